@@ -35,16 +35,22 @@ struct cmd_status_view {
 	int marker; /* 1 present, 0 absent, -1 not applicable */
 };
 
+/* The errno of the verdict: what fsync returns, or the latest error. */
+static int cmd_status_errno(const struct cmd_status_view *v)
+{
+	if (v->error)
+		return v->error;
+	return strcmp(v->verdict, "inconsistent") ? 0 : v->last_errno;
+}
+
 static void cmd_status_print(const struct cmd_status_view *v)
 {
+	int e = cmd_status_errno(v);
 	char t[32];
 
 	printf("%s: %s", v->path, v->verdict);
-	if (v->error)
-		printf(": %s (%s)", ctl_errname(v->error), strerror(v->error));
-	else if (v->first_errno)
-		printf(": %s (%s)", ctl_errname(v->first_errno),
-		       strerror(v->first_errno));
+	if (e)
+		printf(": %s (%s)", ctl_errname(e), strerror(e));
 	putchar('\n');
 	printf("  mode:         %s\n", v->mode);
 	printf("  state:        %s\n", v->state);
@@ -87,15 +93,16 @@ static void cmd_status_json_err(const char *key, int err, uint64_t ns)
 
 static void cmd_status_json(const struct cmd_status_view *v)
 {
+	int e = cmd_status_errno(v);
 	char t[32];
 
 	printf("{\"source\":\"%s\",\"path\":", v->source);
 	ctl_json_str(stdout, v->path);
 	printf(",\"status\":\"%s\",\"mode\":\"%s\",\"state\":\"%s\"",
 	       v->verdict, v->mode, v->state);
-	if (v->error) {
-		printf(",\"errno\":\"%s\",\"message\":", ctl_errname(v->error));
-		ctl_json_str(stdout, strerror(v->error));
+	if (e) {
+		printf(",\"errno\":\"%s\",\"message\":", ctl_errname(e));
+		ctl_json_str(stdout, strerror(e));
 	} else {
 		fputs(",\"errno\":null,\"message\":null", stdout);
 	}
