@@ -15,9 +15,9 @@
  *                   set, one load per snapshot or check; implemented here
  *                   only, for comparison
  *
- * The two local variants are noinline functions in this file, called
- * through function pointers, so that every column pays one real, indirect
- * call per operation, as calls into the shared library do.
+ * The two local variants are noinline functions in this file, and the
+ * library is linked statically (liberrseq_dep), so every column pays one
+ * direct call per operation and nothing is inlined.
  *
  * Rows: "set" alternates two errnos so that every call stores a new value
  * (the write path); "set, same errno" repeats one errno on an unseen value
@@ -155,25 +155,6 @@ static BENCH_NOINLINE int bench_pk_check(_Atomic uint64_t *w, uint64_t snap)
 	return err ? -err : -EIO;
 }
 
-/*
- * The library is called through the GOT (-fno-plt: one indirect call);
- * calling the local variants through pointers gives them the same kind of
- * indirection, so the columns compare the algorithms, not the linkage.
- */
-static uint64_t (*volatile bench_es64_set_p)(_Atomic uint64_t *,
-					     int) = bench_es64_set;
-static uint64_t (*volatile bench_es64_sample_p)(_Atomic uint64_t *) =
-	bench_es64_sample;
-static int (*volatile bench_es64_check_p)(_Atomic uint64_t *,
-					  uint64_t) = bench_es64_check;
-static int (*volatile bench_es64_check_and_advance_p)(
-	_Atomic uint64_t *, uint64_t *) = bench_es64_check_and_advance;
-static int (*volatile bench_pk_set_p)(_Atomic uint64_t *, int) = bench_pk_set;
-static uint64_t (*volatile bench_pk_snapshot_p)(_Atomic uint64_t *) =
-	bench_pk_snapshot;
-static int (*volatile bench_pk_check_p)(_Atomic uint64_t *,
-					uint64_t) = bench_pk_check;
-
 /* ---- the operations under test, one loop each ---- */
 
 enum bench_impl {
@@ -217,14 +198,14 @@ static void bench_observer_init(struct bench_observer *obs,
 	int r;
 
 	obs->since32 = errseq_sample(&t->es32);
-	obs->since64 = bench_es64_sample_p(&t->es64);
+	obs->since64 = bench_es64_sample(&t->es64);
 	r = errseq_counter_snapshot(&t->counter, &obs->snap,
 				    ERRSEQ_SNAPSHOT_BASELINE);
 	if (r < 0) {
 		fprintf(stderr, "bench_errseq: snapshot: %s\n", strerror(-r));
 		exit(EXIT_FAILURE);
 	}
-	obs->pk_snap = bench_pk_snapshot_p(&t->packed);
+	obs->pk_snap = bench_pk_snapshot(&t->packed);
 }
 
 static void bench_target_init(struct bench_target *t)
@@ -277,31 +258,31 @@ static bool bench_loop(enum bench_impl impl, enum bench_op op,
 		break;
 	case BENCH_ES64 *BENCH_NR_OPS + BENCH_SET:
 		for (i = 0; i < n; i++)
-			acc += bench_es64_set_p(&t->es64,
-						(i & 1) ? -EIO : -ENOSPC);
+			acc += bench_es64_set(&t->es64,
+					      (i & 1) ? -EIO : -ENOSPC);
 		break;
 	case BENCH_ES64 *BENCH_NR_OPS + BENCH_SET_SAME:
 		for (i = 0; i < n; i++)
-			acc += bench_es64_set_p(&t->es64, -EIO);
+			acc += bench_es64_set(&t->es64, -EIO);
 		break;
 	case BENCH_ES64 *BENCH_NR_OPS + BENCH_SAMPLE:
 		for (i = 0; i < n; i++)
-			acc += bench_es64_sample_p(&t->es64);
+			acc += bench_es64_sample(&t->es64);
 		break;
 	case BENCH_ES64 *BENCH_NR_OPS + BENCH_CHECK:
 		for (i = 0; i < n; i++)
-			acc += (uint64_t)bench_es64_check_p(&t->es64,
-							    obs->since64);
+			acc += (uint64_t)bench_es64_check(&t->es64,
+							  obs->since64);
 		break;
 	case BENCH_ES64 *BENCH_NR_OPS + BENCH_CHECK_ADVANCE:
 		for (i = 0; i < n; i++)
-			acc += (uint64_t)bench_es64_check_and_advance_p(
+			acc += (uint64_t)bench_es64_check_and_advance(
 				&t->es64, &obs->since64);
 		break;
 	case BENCH_ES64 *BENCH_NR_OPS + BENCH_REPORT:
 		for (i = 0; i < n; i++) {
-			acc += bench_es64_set_p(&t->es64, -EIO);
-			acc += (uint64_t)bench_es64_check_and_advance_p(
+			acc += bench_es64_set(&t->es64, -EIO);
+			acc += (uint64_t)bench_es64_check_and_advance(
 				&t->es64, &obs->since64);
 		}
 		break;
@@ -329,21 +310,21 @@ static bool bench_loop(enum bench_impl impl, enum bench_op op,
 		break;
 	case BENCH_PACKED *BENCH_NR_OPS + BENCH_SET:
 		for (i = 0; i < n; i++)
-			acc += (uint64_t)bench_pk_set_p(
-				&t->packed, (i & 1) ? -EIO : -ENOSPC);
+			acc += (uint64_t)bench_pk_set(&t->packed,
+						      (i & 1) ? -EIO : -ENOSPC);
 		break;
 	case BENCH_PACKED *BENCH_NR_OPS + BENCH_SET_SAME:
 		for (i = 0; i < n; i++)
-			acc += (uint64_t)bench_pk_set_p(&t->packed, -EIO);
+			acc += (uint64_t)bench_pk_set(&t->packed, -EIO);
 		break;
 	case BENCH_PACKED *BENCH_NR_OPS + BENCH_SAMPLE:
 		for (i = 0; i < n; i++)
-			acc += bench_pk_snapshot_p(&t->packed);
+			acc += bench_pk_snapshot(&t->packed);
 		break;
 	case BENCH_PACKED *BENCH_NR_OPS + BENCH_CHECK:
 		for (i = 0; i < n; i++)
-			acc += (uint64_t)bench_pk_check_p(&t->packed,
-							  obs->pk_snap);
+			acc += (uint64_t)bench_pk_check(&t->packed,
+							obs->pk_snap);
 		break;
 	default:
 		return false;
