@@ -1,0 +1,112 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Marker, checkpoint and remount decisions (docs/volatile.md, 7.3)."""
+import os
+
+import volhelp as vh
+
+
+def _write(path, data=b"hello\n"):
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+def test_clean_unmount_allows_remount_and_kernel(tmpfs_layers, errovl, kernel):
+    L = tmpfs_layers
+    d = errovl(L, "volatile")
+    assert d.mounted, d.stderr
+    # The marker exists while mounted, before anything was written.
+    assert os.path.isfile(L.marker)
+    rc, st = vh.ctl_json("status", "--json", "--workdir", L.work)
+    assert rc == 1 and st["state"] == "mounted" and st["status"] == "unknown"
+    _write(os.path.join(L.mnt, "f"))
+    assert d.unmount() == 0
+    assert not os.path.exists(L.marker)
+    assert not os.path.exists(os.path.dirname(L.marker))
+    rc, st = vh.ctl_json("status", "--json", "--workdir", L.work)
+    assert rc == 0 and st["status"] == "clean" and st["state"] == "clean"
+
+    d = errovl(L, "volatile")
+    assert d.mounted, d.stderr
+    with open(os.path.join(L.mnt, "f"), "rb") as f:
+        assert f.read() == b"hello\n"
+    assert d.unmount() == 0
+
+    assert kernel(L) == 0
+    with open(os.path.join(L.mnt, "f"), "rb") as f:
+        assert f.read() == b"hello\n"
+    assert vh.umount(L.mnt)
+
+
+def test_kill9_refuses_remount(tmpfs_layers, errovl, kernel):
+    L = tmpfs_layers
+    d = errovl(L, "volatile")
+    assert d.mounted, d.stderr
+    _write(os.path.join(L.mnt, "f"))
+    d.kill9()
+    assert os.path.isfile(L.marker)
+    rc, st = vh.ctl_json("status", "--json", "--workdir", L.work)
+    assert rc == 1 and st["status"] == "unknown" and st["state"] == "mounted"
+
+    d = errovl(L, "volatile")
+    assert not d.mounted
+    assert "killed or crashed" in d.stderr, d.stderr
+    assert "volatile_discard" in d.stderr
+    # Non-volatile errovl and kernel overlayfs refuse it too.
+    d = errovl(L)
+    assert not d.mounted and "killed or crashed" in d.stderr
+    assert kernel(L) < 0
+
+    d = errovl(L, "volatile", "volatile_discard")
+    assert d.mounted, d.stderr
+    assert "discarding" in d.stderr
+    assert d.unmount() == 0
+    assert not os.path.exists(L.marker)
+
+
+def test_corrupt_checkpoint_refused(tmpfs_layers, errovl):
+    L = tmpfs_layers
+    d = errovl(L, "volatile")
+    assert d.mounted, d.stderr
+    d.kill9()
+    with open(L.ckpt, "r+b") as f:
+        f.seek(30)
+        b = f.read(1)
+        f.seek(30)
+        f.write(bytes([b[0] ^ 0xFF]))
+    rc, st = vh.ctl_json("status", "--json", "--workdir", L.work)
+    assert rc == 1 and st["checkpoint"] == "corrupt"
+    d = errovl(L, "volatile")
+    assert not d.mounted
+    assert "corrupt" in d.stderr, d.stderr
+    d = errovl(L, "volatile", "volatile_discard")
+    assert d.mounted, d.stderr
+    assert d.unmount() == 0
+
+
+def test_kernel_marker_refused(tmpfs_layers, errovl, kernel):
+    """A marker left by kernel overlayfs (no errovl checkpoint)."""
+    L = tmpfs_layers
+    assert kernel(L, "volatile") == 0
+    _write(os.path.join(L.mnt, "k"))
+    assert vh.umount(L.mnt)
+    assert os.path.isfile(L.marker)
+    d = errovl(L, "volatile")
+    assert not d.mounted
+    assert "not left by errovl" in d.stderr, d.stderr
+    d = errovl(L, "volatile_discard")
+    assert d.mounted, d.stderr
+    assert d.unmount() == 0
+    assert not os.path.exists(L.marker)
+
+
+def test_recreated_marker_refused(tmpfs_layers, errovl):
+    """A marker re-created after our session: identity mismatch."""
+    L = tmpfs_layers
+    d = errovl(L, "volatile")
+    assert d.mounted, d.stderr
+    d.kill9()
+    os.unlink(L.marker)
+    _write(L.marker, b"")
+    d = errovl(L, "volatile")
+    assert not d.mounted
+    assert "re-created" in d.stderr, d.stderr
