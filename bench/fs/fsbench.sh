@@ -212,7 +212,7 @@ while [ $# -gt 0 ]; do
 	--perf-record) PERF_RECORD=1 ;;
 	--strace) STRACE=1 ;;
 	--stop-at)
-		[[ $val =~ ^[0-2][0-9]:[0-5][0-9]$ ]] || fsb_usage_err "--stop-at: expected HH:MM, got '$val'"
+		[[ $val =~ ^([01][0-9]|2[0-3]):[0-5][0-9]$ ]] || fsb_usage_err "--stop-at: expected HH:MM, got '$val'"
 		STOP_AT=$val
 		;;
 	-h | --help)

@@ -320,8 +320,11 @@ def section_notes(res):
                "walk-warm samples discarded for that: %d."
                % (drops, res.disturbed))
     for r in res.failures:
+        note = r.get("note") or ""
+        if len(note) > 160:
+            note = note[:157] + "..."
         out.append("- FAILED: rep %s %s on %s: %s"
-                   % (r["rep"], r["name"], r["config"], r.get("note", "")))
+                   % (r["rep"], r["name"], r["config"], note))
     return out
 
 
