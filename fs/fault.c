@@ -82,6 +82,15 @@ int ovl_fault_arm(struct ovl_fs *ofs, unsigned int site, int err, int count)
 	return 0;
 }
 
+/**
+ * ovl_fault - consult a fault site
+ * @ofs: the mount
+ * @site: the capture path about to do its I/O
+ *
+ * Context: any thread; lock-free.
+ * Return: 0, or the -errno armed for @site while its budget lasts.
+ * Always 0 without -o test_faults.
+ */
 int ovl_fault(struct ovl_fs *ofs, enum ovl_fault_site site)
 {
 	struct ovl_fault *f = ofs->fault;

@@ -42,7 +42,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,20 +54,6 @@
 #include "volatile.h"
 
 #define OVL_MARKER_PATH OVL_MARKER_DIR1 "/" OVL_MARKER_DIR2 "/" OVL_MARKER_FILE
-
-static void ovl_vol_log(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2)));
-
-static void ovl_vol_log(const char *fmt, ...)
-{
-	char buf[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "errovl: %s\n", buf);
-}
 
 /**
  * ovl_vol_now_ns - current CLOCK_REALTIME in nanoseconds
@@ -102,6 +87,19 @@ static const char *ovl_vol_errname(int err)
 	return s ? s : "E?";
 }
 
+/**
+ * ovl_upper_error - record an upper error no application call returned
+ * @ofs: the mount
+ * @err: -errno; anything else is recorded as -EIO
+ * @what: the operation, for the log ("writeback", ...)
+ *
+ * Sets ofs->upper_err (sticky volatile state, status) and ofs->sb_err
+ * (syncfs-equivalent of non-volatile mounts), counts the error and
+ * keeps the first and the latest with their times. The first error of
+ * the mount is logged once.
+ *
+ * Context: any thread; lock-free.
+ */
 void ovl_upper_error(struct ovl_fs *ofs, int err, const char *what)
 {
 	struct ovl_volatile *vol = ofs->vol;
@@ -122,17 +120,29 @@ void ovl_upper_error(struct ovl_fs *ofs, int err, const char *what)
 		return;
 	atomic_store(&vol->first_error_ns, now);
 	if (ofs->config.ovl_volatile)
-		ovl_vol_log("upper %s error (%s) at %s: volume is now "
-			    "inconsistent; every fsync will fail until unmount",
-			    what, ovl_vol_errname(err),
-			    ovl_vol_time(now, tbuf, sizeof(tbuf)));
+		ovl_log(LOG_ERR,
+			"upper %s error (%s) at %s: volume is now "
+			"inconsistent; every fsync will fail until unmount",
+			what, ovl_vol_errname(err),
+			ovl_vol_time(now, tbuf, sizeof(tbuf)));
 	else
-		ovl_vol_log("upper %s error (%s) at %s: reported once to "
-			    "each fsync/sync caller concerned",
-			    what, ovl_vol_errname(err),
-			    ovl_vol_time(now, tbuf, sizeof(tbuf)));
+		ovl_log(LOG_ERR,
+			"upper %s error (%s) at %s: reported once to "
+			"each fsync/sync caller concerned",
+			what, ovl_vol_errname(err),
+			ovl_vol_time(now, tbuf, sizeof(tbuf)));
 }
 
+/**
+ * ovl_sync_status - what a sync call on the mount must do
+ * @ofs: the mount
+ *
+ * Cheap: a few atomic loads, no I/O, no lock.
+ *
+ * Return: 1 when not volatile (do the real sync); 0 when volatile and
+ * no upper error was recorded since mount (skip the sync); the latest
+ * recorded -errno when volatile and an error was recorded (sticky).
+ */
 int ovl_sync_status(struct ovl_fs *ofs)
 {
 	struct ovl_volatile *vol = ofs->vol;
@@ -212,8 +222,9 @@ static int ovl_vol_start_harvest(struct ovl_fs *ofs)
 		return 0;
 	r = -pthread_create(&vol->thread, NULL, ovl_vol_harvest_thread, ofs);
 	if (r) {
-		ovl_vol_log("cannot start the upper error harvest thread: %s",
-			    strerror(-r));
+		ovl_log(LOG_ERR,
+			"cannot start the upper error harvest thread: %s",
+			strerror(-r));
 		return r;
 	}
 	vol->thread_started = true;
@@ -348,10 +359,11 @@ static int ovl_vol_discard(struct ovl_fs *ofs, const char *why)
 {
 	int r;
 
-	ovl_vol_log("volatile_discard: discarding the previous volatile "
-		    "state of %s (%s): removing the marker "
-		    "work/" OVL_MARKER_PATH " and errovl/" OVL_CKPT_NAME,
-		    ovl_vol_workdir(ofs), why);
+	ovl_log(LOG_WARNING,
+		"volatile_discard: discarding the previous volatile "
+		"state of %s (%s): removing the marker "
+		"work/" OVL_MARKER_PATH " and errovl/" OVL_CKPT_NAME,
+		ovl_vol_workdir(ofs), why);
 	if (unlinkat(ofs->state_fd, OVL_CKPT_NAME, 0) < 0 && errno != ENOENT) {
 		r = -errno;
 		goto out_err;
@@ -360,8 +372,8 @@ static int ovl_vol_discard(struct ovl_fs *ofs, const char *why)
 	if (!r)
 		return 0;
 out_err:
-	ovl_vol_log("volatile_discard: cannot remove the old state: %s",
-		    strerror(-r));
+	ovl_log(LOG_ERR, "volatile_discard: cannot remove the old state: %s",
+		strerror(-r));
 	return r;
 }
 
@@ -390,18 +402,19 @@ static int ovl_vol_check_previous(struct ovl_fs *ofs, const struct stat *mst,
 		if (ofs->config.volatile_discard)
 			return ovl_vol_discard(ofs,
 					       "marker without checkpoint");
-		ovl_vol_log("refusing to mount %s: %s/work/" OVL_MARKER_PATH
-			    " was not left by errovl (no errovl checkpoint): "
-			    "a kernel overlayfs volatile mount or another tool "
-			    "left it, so the upper may hold unsynced or lost "
-			    "writes; " OVL_VOL_ADVICE,
-			    wd, wd);
+		ovl_log(LOG_ERR,
+			"refusing to mount %s: %s/work/" OVL_MARKER_PATH
+			" was not left by errovl (no errovl checkpoint): "
+			"a kernel overlayfs volatile mount or another tool "
+			"left it, so the upper may hold unsynced or lost "
+			"writes; " OVL_VOL_ADVICE,
+			wd, wd);
 		return -EINVAL;
 	}
 	if (r < 0) {
 		if (ofs->config.volatile_discard)
 			return ovl_vol_discard(ofs, "unreadable checkpoint");
-		ovl_vol_log(
+		ovl_log(LOG_ERR,
 			"refusing to mount %s: the volatile marker is "
 			"present and the checkpoint %s/errovl/" OVL_CKPT_NAME
 			" is %s (%s): cannot prove the previous session "
@@ -414,23 +427,24 @@ static int ovl_vol_check_previous(struct ovl_fs *ofs, const struct stat *mst,
 		return ovl_vol_discard(ofs, ovl_ckpt_state_name(ck.state));
 	if (ck.marker_ino != (uint64_t)mst->st_ino ||
 	    ck.marker_ctime_ns != ovl_vol_ctime_ns(mst)) {
-		ovl_vol_log("refusing to mount %s: the volatile marker "
-			    "%s/work/" OVL_MARKER_PATH
-			    " is not the one errovl's "
-			    "checkpoint recorded (inode or ctime differ): it "
-			    "was re-created since, e.g. by a kernel overlayfs "
-			    "volatile mount; " OVL_VOL_ADVICE,
-			    wd, wd);
+		ovl_log(LOG_ERR,
+			"refusing to mount %s: the volatile marker "
+			"%s/work/" OVL_MARKER_PATH " is not the one errovl's "
+			"checkpoint recorded (inode or ctime differ): it "
+			"was re-created since, e.g. by a kernel overlayfs "
+			"volatile mount; " OVL_VOL_ADVICE,
+			wd, wd);
 		return -EINVAL;
 	}
 	r = errseq_boot_id(boot);
 	if (r < 0 || memcmp(boot, ck.boot_id, sizeof(boot)) != 0) {
-		ovl_vol_log("refusing to mount %s: the machine rebooted since "
-			    "the previous volatile session (mounted at %s, "
-			    "state %s): writes it did not sync may be "
-			    "lost; " OVL_VOL_ADVICE,
-			    wd, ovl_vol_time(ck.mount_time_ns, t1, sizeof(t1)),
-			    ovl_ckpt_state_name(ck.state));
+		ovl_log(LOG_ERR,
+			"refusing to mount %s: the machine rebooted since "
+			"the previous volatile session (mounted at %s, "
+			"state %s): writes it did not sync may be "
+			"lost; " OVL_VOL_ADVICE,
+			wd, ovl_vol_time(ck.mount_time_ns, t1, sizeof(t1)),
+			ovl_ckpt_state_name(ck.state));
 		return -EINVAL;
 	}
 	memset(&cur, 0, sizeof(cur));
@@ -439,7 +453,7 @@ static int ovl_vol_check_previous(struct ovl_fs *ofs, const struct stat *mst,
 		return r;
 	if (cur.upper_dev != ck.upper_dev || cur.upper_ino != ck.upper_ino ||
 	    cur.upper_fsid != ck.upper_fsid) {
-		ovl_vol_log(
+		ovl_log(LOG_ERR,
 			"refusing to mount %s: its checkpoint was written "
 			"for another upper filesystem or directory (device, "
 			"fsid or root inode differ); " OVL_VOL_ADVICE,
@@ -447,7 +461,7 @@ static int ovl_vol_check_previous(struct ovl_fs *ofs, const struct stat *mst,
 		return -EINVAL;
 	}
 	if (cur.upper_mnt_id != ck.upper_mnt_id) {
-		ovl_vol_log(
+		ovl_log(LOG_ERR,
 			"refusing to mount %s: the upper filesystem was "
 			"unmounted or remounted since the previous volatile "
 			"session (mount id differs), so its writeback errors "
@@ -460,7 +474,7 @@ static int ovl_vol_check_previous(struct ovl_fs *ofs, const struct stat *mst,
 		*adopt = true;
 		return 0;
 	case OVL_CKPT_FAILED:
-		ovl_vol_log(
+		ovl_log(LOG_ERR,
 			"refusing to mount %s: the previous volatile session "
 			"recorded %" PRIu32 " upper error(s): first %s (%s) "
 			"at %s, last %s at %s; the upper is "
@@ -472,7 +486,7 @@ static int ovl_vol_check_previous(struct ovl_fs *ofs, const struct stat *mst,
 			ovl_vol_time(ck.last_error_ns, t2, sizeof(t2)));
 		return -EINVAL;
 	default:
-		ovl_vol_log(
+		ovl_log(LOG_ERR,
 			"refusing to mount %s: the previous volatile session "
 			"(pid %" PRIu32 ", mounted at %s) did not unmount "
 			"cleanly: it was killed or crashed, and its unsynced "
@@ -497,10 +511,11 @@ static int ovl_vol_check_unseen(struct ovl_fs *ofs)
 		r = -errno;
 	if (!r)
 		return 0;
-	ovl_vol_log("refusing volatile mount: upper filesystem had an unseen "
-		    "writeback error (%s); it is now marked seen: check the "
-		    "upper's data, then mount again",
-		    ovl_vol_errname(r));
+	ovl_log(LOG_ERR,
+		"refusing volatile mount: upper filesystem had an unseen "
+		"writeback error (%s); it is now marked seen: check the "
+		"upper's data, then mount again",
+		ovl_vol_errname(r));
 	return r;
 }
 
@@ -527,17 +542,18 @@ static int ovl_vol_setup_volatile(struct ovl_fs *ofs, bool adopt)
 		return r;
 	r = ovl_vol_marker_create(ofs, &mst);
 	if (r < 0) {
-		ovl_vol_log("cannot create the volatile marker "
-			    "%s/work/" OVL_MARKER_PATH ": %s",
-			    ovl_vol_workdir(ofs), strerror(-r));
+		ovl_log(LOG_ERR,
+			"cannot create the volatile marker "
+			"%s/work/" OVL_MARKER_PATH ": %s",
+			ovl_vol_workdir(ofs), strerror(-r));
 		return r;
 	}
 	vol->marker_ours = true;
 	r = errseq_counter_snapshot(&ofs->upper_err, &vol->snap,
 				    ERRSEQ_SNAPSHOT_BASELINE);
 	if (r < 0) {
-		ovl_vol_log("cannot snapshot the upper error counter: %s",
-			    strerror(-r));
+		ovl_log(LOG_ERR, "cannot snapshot the upper error counter: %s",
+			strerror(-r));
 		goto out_marker;
 	}
 	vol->snap_taken = true;
@@ -556,7 +572,7 @@ static int ovl_vol_setup_volatile(struct ovl_fs *ofs, bool adopt)
 	ovl_vol_fill_errors(vol, ck);
 	r = ovl_ckpt_save(ofs->state_fd, ck);
 	if (r < 0) {
-		ovl_vol_log(
+		ovl_log(LOG_ERR,
 			"cannot write the checkpoint %s/errovl/" OVL_CKPT_NAME
 			": %s",
 			ovl_vol_workdir(ofs), strerror(-r));
@@ -607,6 +623,22 @@ static int ovl_vol_alloc(struct ovl_fs *ofs)
 	return 0;
 }
 
+/**
+ * ovl_volatile_setup - set up error capture and volatile mode
+ * @ofs: the mount, layers opened and workdir locked, before the FUSE
+ *       mount
+ *
+ * For every mount: initialises upper_err and sb_err, fault injection
+ * (-o test_faults), and with an upper the harvest fd and thread, and
+ * the check of a marker left by a previous volatile session (refused
+ * unless a clean checkpoint proves it ours, or -o volatile_discard).
+ * Volatile mounts additionally refuse an upper with an unseen
+ * writeback error, create the marker durably, snapshot upper_err and
+ * write the "mounted" checkpoint.
+ *
+ * Return: 0 or -errno, the reason already logged; on failure nothing
+ * is left allocated and a marker created here is removed again.
+ */
 int ovl_volatile_setup(struct ovl_fs *ofs)
 {
 	struct ovl_volatile *vol;
@@ -631,8 +663,8 @@ int ovl_volatile_setup(struct ovl_fs *ofs)
 		openat(ofs->upper_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (vol->harvest_fd < 0) {
 		r = -errno;
-		ovl_vol_log("cannot open the upper directory: %s",
-			    strerror(-r));
+		ovl_log(LOG_ERR, "cannot open the upper directory: %s",
+			strerror(-r));
 		goto out_free;
 	}
 
@@ -645,7 +677,7 @@ int ovl_volatile_setup(struct ovl_fs *ofs)
 			/* Clean end proven: the marker has no reason left. */
 			r = ovl_vol_marker_remove(ofs);
 			if (r < 0) {
-				ovl_vol_log(
+				ovl_log(LOG_ERR,
 					"cannot remove the volatile marker: "
 					"%s",
 					strerror(-r));
@@ -653,8 +685,8 @@ int ovl_volatile_setup(struct ovl_fs *ofs)
 			}
 		}
 	} else if (r != -ENOENT && r != -ENOTDIR) {
-		ovl_vol_log("cannot look up the volatile marker: %s",
-			    strerror(-r));
+		ovl_log(LOG_ERR, "cannot look up the volatile marker: %s",
+			strerror(-r));
 		goto out_free;
 	}
 
@@ -678,6 +710,16 @@ out_free:
 	return r;
 }
 
+/**
+ * ovl_volatile_teardown - finish the session after the kernel unmount
+ * @ofs: the mount; the workdir lock is still held
+ *
+ * Stops the harvest thread, flushes the upper (syncfs, which harvests
+ * the errors since the last harvest), and for volatile mounts writes
+ * the final checkpoint (clean or failed) and removes the marker if
+ * clean. Safe to call once after a successful ovl_volatile_setup(),
+ * and a no-op after a failed one.
+ */
 void ovl_volatile_teardown(struct ovl_fs *ofs)
 {
 	struct ovl_volatile *vol = ofs->vol;
@@ -706,25 +748,28 @@ void ovl_volatile_teardown(struct ovl_fs *ofs)
 	}
 	r = ovl_ckpt_save(ofs->state_fd, ck);
 	if (r < 0) {
-		ovl_vol_log("cannot write the final checkpoint: %s; the "
-			    "volatile marker stays and the next mount will "
-			    "be refused",
-			    strerror(-r));
+		ovl_log(LOG_ERR,
+			"cannot write the final checkpoint: %s; the "
+			"volatile marker stays and the next mount will "
+			"be refused",
+			strerror(-r));
 		goto out_free;
 	}
 	if (status) {
-		ovl_vol_log("unmounted with %" PRIu32 " upper error(s) (first "
-			    "%s at %s): the volatile marker stays; the next "
-			    "mount of this upper will be refused",
-			    ck->error_count, ovl_vol_errname(ck->first_errno),
-			    ovl_vol_time(ck->first_error_ns, t1, sizeof(t1)));
+		ovl_log(LOG_ERR,
+			"unmounted with %" PRIu32 " upper error(s) (first "
+			"%s at %s): the volatile marker stays; the next "
+			"mount of this upper will be refused",
+			ck->error_count, ovl_vol_errname(ck->first_errno),
+			ovl_vol_time(ck->first_error_ns, t1, sizeof(t1)));
 		goto out_free;
 	}
 	r = ovl_vol_marker_remove(ofs);
 	if (r < 0)
-		ovl_vol_log("clean unmount, but the volatile marker could not "
-			    "be removed: %s",
-			    strerror(-r));
+		ovl_log(LOG_ERR,
+			"clean unmount, but the volatile marker could not "
+			"be removed: %s",
+			strerror(-r));
 out_free:
 	ovl_vol_free(ofs);
 }
