@@ -33,6 +33,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -391,6 +392,8 @@ struct bench_thread {
 	enum bench_op op;
 	struct bench_target *t;
 	pthread_barrier_t *start;
+	int cpu; /* CPU to pin to, best effort */
+	double t0, t1; /* start and end of the timed loop */
 	double ns; /* ns/op of this thread, one repetition */
 };
 
@@ -398,24 +401,32 @@ static void *bench_thread_main(void *arg)
 {
 	struct bench_thread *bt = arg;
 	struct bench_observer obs;
-	double t0;
+	cpu_set_t set;
 
+	/* One thread per CPU when allowed; unpinned otherwise. */
+	CPU_ZERO(&set);
+	CPU_SET(bt->cpu, &set);
+	(void)pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
 	bench_observer_init(&obs, bt->t);
 	(void)pthread_barrier_wait(bt->start);
-	t0 = bench_now_ns();
+	bt->t0 = bench_now_ns();
 	(void)bench_loop(bt->impl, bt->op, bt->t, &obs, bench_iters);
-	bt->ns = (bench_now_ns() - t0) / (double)bench_iters;
+	bt->t1 = bench_now_ns();
+	bt->ns = (bt->t1 - bt->t0) / (double)bench_iters;
 	return NULL;
 }
 
 /*
  * Runs @op0 and @op1 of @impl concurrently on one object; stores the
- * median ns/op of each thread in @ret.
+ * median ns/op of each thread in @ret[0] and @ret[1], and in @ret[2] the
+ * median share of the longer run during which both threads ran (on a
+ * loaded machine the two loops may overlap only partly).
  */
 static void bench_pair(enum bench_impl impl, enum bench_op op0,
-		       enum bench_op op1, double ret[2])
+		       enum bench_op op1, double ret[3])
 {
-	double ns0[BENCH_MAX_REPS], ns1[BENCH_MAX_REPS];
+	double ns0[BENCH_MAX_REPS], ns1[BENCH_MAX_REPS], ov[BENCH_MAX_REPS];
+	double lo, hi, longest;
 	struct bench_thread bt[2];
 	pthread_barrier_t start;
 	struct bench_target *t;
@@ -434,7 +445,8 @@ static void bench_pair(enum bench_impl impl, enum bench_op op0,
 			bt[i] = (struct bench_thread){.impl = impl,
 						      .op = i ? op1 : op0,
 						      .t = t,
-						      .start = &start};
+						      .start = &start,
+						      .cpu = (int)i};
 			e = pthread_create(&bt[i].tid, NULL, bench_thread_main,
 					   &bt[i]);
 			if (e) {
@@ -448,10 +460,17 @@ static void bench_pair(enum bench_impl impl, enum bench_op op0,
 		(void)pthread_barrier_destroy(&start);
 		ns0[r] = bt[0].ns;
 		ns1[r] = bt[1].ns;
+		lo = bt[0].t0 > bt[1].t0 ? bt[0].t0 : bt[1].t0;
+		hi = bt[0].t1 < bt[1].t1 ? bt[0].t1 : bt[1].t1;
+		longest = bt[0].t1 - bt[0].t0 > bt[1].t1 - bt[1].t0
+				  ? bt[0].t1 - bt[0].t0
+				  : bt[1].t1 - bt[1].t0;
+		ov[r] = hi > lo ? 100 * (hi - lo) / longest : 0;
 	}
 	free(t);
 	ret[0] = bench_median(ns0, bench_reps);
 	ret[1] = bench_median(ns1, bench_reps);
+	ret[2] = bench_median(ov, bench_reps);
 }
 
 /* ---- report ---- */
@@ -518,7 +537,7 @@ static bool bench_parse_ulong(const char *s, unsigned long max,
 
 int main(int argc, char **argv)
 {
-	double single[BENCH_NR_OPS][BENCH_NR_IMPLS], both[2], mixed[2];
+	double single[BENCH_NR_OPS][BENCH_NR_IMPLS], both[3], mixed[3];
 	double set_ratio;
 	unsigned long v;
 	unsigned int i, j;
@@ -577,7 +596,7 @@ int main(int argc, char **argv)
 	printf("\n");
 	bench_header("two threads, one object");
 	{
-		double rows[3][BENCH_NR_IMPLS];
+		double rows[5][BENCH_NR_IMPLS];
 
 		for (j = 0; j < BENCH_NR_IMPLS; j++) {
 			bench_pair(j, BENCH_SET, BENCH_SET, both);
@@ -585,6 +604,8 @@ int main(int argc, char **argv)
 			rows[0][j] = (both[0] + both[1]) / 2;
 			rows[1][j] = mixed[0];
 			rows[2][j] = mixed[1];
+			rows[3][j] = both[2];
+			rows[4][j] = mixed[2];
 		}
 		printf("| %-42s |", "both set: ns/set (mean of the 2 threads)");
 		for (j = 0; j < BENCH_NR_IMPLS; j++)
@@ -595,6 +616,13 @@ int main(int argc, char **argv)
 		printf("\n| %-42s |", "one sets, one checks: ns/check");
 		for (j = 0; j < BENCH_NR_IMPLS; j++)
 			bench_cell(rows[2][j]);
+		printf("\n| %-42s |", "both set: threads overlapped, % of run");
+		for (j = 0; j < BENCH_NR_IMPLS; j++)
+			bench_cell(rows[3][j]);
+		printf("\n| %-42s |",
+		       "set vs check: threads overlapped, % of run");
+		for (j = 0; j < BENCH_NR_IMPLS; j++)
+			bench_cell(rows[4][j]);
 		printf("\n");
 	}
 
