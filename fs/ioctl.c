@@ -71,9 +71,8 @@ static void ovl_ioctl_status(struct ovl_fs *ofs, struct errovl_status *st)
 	st->first_error_ns = atomic_load(&vol->first_error_ns);
 	st->last_errno = atomic_load(&vol->last_errno);
 	st->last_error_ns = atomic_load(&vol->last_error_ns);
-	st->mount_time_ns = vol->ckpt.mount_time_ns;
-	if (vol->snap_taken)
-		memcpy(st->instance, vol->snap.instance, sizeof(st->instance));
+	st->mount_time_ns = vol->mount_time_ns;
+	memcpy(st->instance, ofs->upper_err.instance, sizeof(st->instance));
 	r = ovl_sync_status(ofs);
 	if (r < 0) {
 		st->state = ERROVL_STATE_INCONSISTENT;

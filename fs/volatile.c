@@ -563,7 +563,7 @@ static int ovl_vol_setup_volatile(struct ovl_fs *ofs, bool adopt)
 	memcpy(ck->boot_id, vol->snap.boot_id, ERRSEQ_ID_SIZE);
 	memcpy(ck->instance, vol->snap.instance, ERRSEQ_ID_SIZE);
 	ck->pid = (uint32_t)getpid();
-	ck->mount_time_ns = ovl_vol_now_ns();
+	ck->mount_time_ns = vol->mount_time_ns;
 	ck->marker_ino = (uint64_t)mst.st_ino;
 	ck->marker_ctime_ns = ovl_vol_ctime_ns(&mst);
 	r = ovl_vol_upper_identity(ofs, ck);
@@ -613,6 +613,7 @@ static int ovl_vol_alloc(struct ovl_fs *ofs)
 	if (!vol)
 		return -ENOMEM;
 	vol->harvest_fd = -1;
+	vol->mount_time_ns = ovl_vol_now_ns();
 	pthread_mutex_init(&vol->lock, NULL);
 	pthread_mutex_init(&vol->sync_lock, NULL);
 	pthread_condattr_init(&attr);

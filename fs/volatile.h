@@ -75,6 +75,7 @@ struct ovl_fs;
  */
 struct ovl_volatile {
 	int harvest_fd; /* O_RDONLY dir fd on the upper: syncfs target */
+	uint64_t mount_time_ns; /* CLOCK_REALTIME at setup */
 	pthread_mutex_t sync_lock; /* serialises syncfs on harvest_fd */
 	struct errseq_snapshot snap; /* upper_err at mount (volatile) */
 	bool snap_taken; /* snap is valid */
