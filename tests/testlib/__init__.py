@@ -1,0 +1,58 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Shared helpers of the errovl Python tests.
+
+API (import from ``testlib``):
+
+Namespace and skips
+    private_mount_namespace()  unshare(CLONE_NEWNS) + make "/" rprivate, once
+                               per process; True when done, False when not
+                               root (then every mounting test skips).
+    require_root(), require_fuse(), require_kernel_overlay(),
+    require_tools(*names), require_daemon() -> path of $ERROVL_BUILD/fs/errovl
+                               pytest.skip() with a clear reason.
+
+Mounts (context managers; they always clean up, even on failure)
+    ErrovlMount(base, lowers=None, opts=(), upper=None, work=None,
+                mnt=None, binary=None, timeout=10)
+        Builds base/{l0..ln-1,upper,work,mnt} unless given, runs
+        ``errovl -f -o lowerdir=..,upperdir=..,workdir=..[,opts] mnt``
+        with stderr in base/errovl.log, waits <= timeout s for the mount
+        (fails with the log if the daemon exits first).  Attributes:
+        .proc .mnt .upper .work .lowers .log() .unmount(wait=True) -> exit
+        status (or None if it did not exit) .kill9() .mounted.
+        ``ErrovlMount.run(...)`` starts the daemon without waiting, for
+        setup-error tests: returns (exit status, stderr text, mounted?).
+    KernelOverlay(base, lowers=None, opts=DEFAULT_KERNEL_OPTS, ...)
+        Same layout, ``mount -t overlay``; umount (lazy fallback) on exit.
+    LoopExt4(base, tmpfs_mb=24, disk_mb=256)
+        ext4 (no journal, errors=continue) on a loop device over a sparse
+        file on a small tmpfs: writes succeed, writeback fails once the
+        tmpfs is full.  .path is the ext4 root.  LoopExt4.roomy(base)
+        gives one with enough room for normal tests.
+        .fill_until_writeback_fails() forces and returns the first errno.
+
+Syscalls (exact result and errno)
+    sysop.call(fn, *args) -> (result, errno)  errno 0 on success
+    sysop.renameat2(old, new, flags) -> 0 or -errno
+    sysop.RENAME_NOREPLACE / RENAME_EXCHANGE / RENAME_WHITEOUT
+    sysop.syncfs(fd), sysop.mount(...), sysop.umount2(...) -> 0 or -errno
+
+Layers and trees
+    layers.build(root, spec)   build a layer from a declarative spec
+    layers.snapshot_tree(root, ...) -> dict: a comparable picture of a tree
+"""
+from .ns import private_mount_namespace, in_private_namespace
+from .skips import (require_root, require_fuse, require_kernel_overlay,
+                    require_tools, require_daemon, errovl_binary, is_root)
+from .mounts import (ErrovlMount, KernelOverlay, LoopExt4, umount,
+                     DEFAULT_KERNEL_OPTS, wait_for_mount)
+from . import sysop
+from . import layers
+
+__all__ = [
+    "private_mount_namespace", "in_private_namespace", "require_root",
+    "require_fuse", "require_kernel_overlay", "require_tools",
+    "require_daemon", "errovl_binary", "is_root", "ErrovlMount",
+    "KernelOverlay", "LoopExt4", "umount", "DEFAULT_KERNEL_OPTS",
+    "wait_for_mount", "sysop", "layers",
+]

@@ -1,0 +1,72 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Skip helpers: each calls pytest.skip() with a clear reason."""
+import os
+import shutil
+
+import pytest
+
+from .ns import private_mount_namespace
+
+
+def is_root():
+    return os.geteuid() == 0
+
+
+def require_root():
+    """Skips unless root; then makes sure we are in the private mount
+    namespace (mounting tests always call this first)."""
+    if not is_root():
+        pytest.skip("needs root (mounts filesystems)")
+    if not private_mount_namespace():
+        pytest.skip("no private mount namespace")
+
+
+def require_tools(*names):
+    for n in names:
+        if shutil.which(n) is None:
+            pytest.skip(f"needs the '{n}' tool on PATH")
+
+
+def require_fuse():
+    """Skips unless /dev/fuse can be opened and fusermount3 exists."""
+    try:
+        fd = os.open("/dev/fuse", os.O_RDWR)
+    except OSError as e:
+        pytest.skip(f"/dev/fuse cannot be opened: {os.strerror(e.errno)}")
+    os.close(fd)
+    require_tools("fusermount3")
+
+
+def _filesystems():
+    try:
+        with open("/proc/filesystems") as f:
+            return {ln.split()[-1] for ln in f if ln.strip()}
+    except OSError:
+        return set()
+
+
+def require_kernel_overlay():
+    """Skips unless root and the kernel knows the overlay filesystem."""
+    require_root()
+    if "overlay" not in _filesystems():
+        os.system("modprobe overlay >/dev/null 2>&1")
+        if "overlay" not in _filesystems():
+            pytest.skip("kernel overlayfs not available (/proc/filesystems)")
+
+
+def errovl_binary():
+    """Path of the daemon: $ERROVL_BUILD/fs/errovl (default build/)."""
+    build = os.environ.get("ERROVL_BUILD", "build")
+    return os.path.abspath(os.path.join(build, "fs", "errovl"))
+
+
+def require_daemon():
+    """Skips unless root, /dev/fuse and the errovl binary are there;
+    returns the binary path."""
+    require_root()
+    require_fuse()
+    b = errovl_binary()
+    if not os.access(b, os.X_OK):
+        pytest.skip(f"errovl daemon not built: {b} missing "
+                    "(set ERROVL_BUILD to the build dir)")
+    return b
