@@ -31,6 +31,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -227,6 +228,48 @@ int ovl_ckpt_save(int dirfd, const struct ovl_ckpt *ck)
 	if (r < 0)
 		return r;
 	return errseq_file_replace(dirfd, OVL_CKPT_NAME, buf, sizeof(buf));
+}
+
+/**
+ * ovl_ckpt_save_nosync - replace the checkpoint file without fsync
+ * @dirfd: directory fd of WORKDIR/errovl/
+ * @ck: checkpoint to write
+ *
+ * The fallback when ovl_ckpt_save() fails because the filesystem can
+ * no longer write back (the very upper failure being recorded, when
+ * the workdir shares its filesystem): temp file and rename, no fsync.
+ * The new contents are visible until the next crash; after one, the
+ * previous checkpoint (or none) is back, never a torn one.
+ *
+ * Return: 0 or -errno.
+ */
+int ovl_ckpt_save_nosync(int dirfd, const struct ovl_ckpt *ck)
+{
+	static const char tmp[] = "." OVL_CKPT_NAME ".nosync.tmp";
+	uint8_t buf[OVL_CKPT_SIZE];
+	ssize_t n;
+	int fd, r;
+
+	r = ovl_ckpt_encode(ck, buf, sizeof(buf));
+	if (r < 0)
+		return r;
+	(void)unlinkat(dirfd, tmp, 0);
+	fd = openat(dirfd, tmp,
+		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, buf, sizeof(buf));
+	if (n < 0)
+		r = -errno;
+	else if ((size_t)n != sizeof(buf))
+		r = -ENOSPC;
+	if (close(fd) < 0 && !r)
+		r = -errno;
+	if (!r && renameat(dirfd, tmp, dirfd, OVL_CKPT_NAME) < 0)
+		r = -errno;
+	if (r)
+		(void)unlinkat(dirfd, tmp, 0);
+	return r;
 }
 
 /**

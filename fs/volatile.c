@@ -749,11 +749,18 @@ void ovl_volatile_teardown(struct ovl_fs *ofs)
 	}
 	r = ovl_ckpt_save(ofs->state_fd, ck);
 	if (r < 0) {
+		/* Typically the upper's own failure, if it holds the workdir. */
+		int r2 = ovl_ckpt_save_nosync(ofs->state_fd, ck);
+
 		ovl_log(LOG_ERR,
-			"cannot write the final checkpoint: %s; the "
-			"volatile marker stays and the next mount will "
-			"be refused",
-			strerror(-r));
+			"cannot write the final checkpoint durably: %s; %s; "
+			"the volatile marker stays and the next mount will be "
+			"refused",
+			strerror(-r),
+			r2 ? "it was not written at all"
+			   : "it was written without fsync (a crash brings "
+			     "back "
+			     "the \"mounted\" one)");
 		goto out_free;
 	}
 	if (status) {

@@ -61,6 +61,7 @@ struct ovl_ckpt {
 int ovl_ckpt_encode(const struct ovl_ckpt *ck, void *buf, size_t len);
 int ovl_ckpt_decode(const void *buf, size_t len, struct ovl_ckpt *ret);
 int ovl_ckpt_save(int dirfd, const struct ovl_ckpt *ck);
+int ovl_ckpt_save_nosync(int dirfd, const struct ovl_ckpt *ck);
 int ovl_ckpt_load(int dirfd, struct ovl_ckpt *ret);
 const char *ovl_ckpt_state_name(uint32_t state);
 
