@@ -299,6 +299,14 @@ class LoopExt4:
         finally:
             os.close(fd)
 
+    def heal(self, *paths):
+        """Deletes @paths on the ext4 and trims it: the loop device
+        punches holes into the backing file, so the tmpfs has room
+        again and writeback works. Errors already recorded stay."""
+        for p in paths:
+            os.unlink(p)
+        run("fstrim", self.root)
+
     def cleanup(self):
         for m in reversed(self._mounted):
             if not umount(m):
