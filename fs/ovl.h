@@ -10,8 +10,150 @@
 
 #include <fuse_lowlevel.h>
 
+#include <sys/stat.h>
+#include <syslog.h>
 
 #include "ovl_entry.h"
+
+/* util.c */
+
+extern bool ovl_log_to_syslog;
+void ovl_log(int prio, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+#define ovl_dbg(ofs, ...)                                \
+	do {                                             \
+		if ((ofs)->debug)                        \
+			ovl_log(LOG_DEBUG, __VA_ARGS__); \
+	} while (0)
+#define OVL_PROC_PATH_MAX 32
+const char *ovl_proc_path(char buf[OVL_PROC_PATH_MAX], int fd);
+bool ovl_is_whiteout(const struct stat *st);
+bool ovl_name_is_private(const char *name);
+bool ovl_xattr_is_private(const char *name);
+int ovl_get_opaque(struct ovl_fs *ofs, int fd, int *ret_opaque);
+int ovl_check_unsupported_xattrs(struct ovl_fs *ofs, int fd, const char *name);
+ino_t ovl_compose_ino(struct ovl_fs *ofs, unsigned int layer, ino_t ino);
+void ovl_tmpname(struct ovl_fs *ofs, char *buf, size_t len);
+int ovl_rm_tree_at(int dirfd, const char *name);
+struct ovl_fs *ovl_fs(fuse_req_t req);
+
+/* namei.c */
+
+int ovl_nodes_init(struct ovl_fs *ofs);
+void ovl_nodes_free(struct ovl_fs *ofs);
+struct ovl_node *ovl_node(fuse_req_t req, fuse_ino_t ino);
+fuse_ino_t ovl_node_ino(struct ovl_fs *ofs, struct ovl_node *node);
+int ovl_node_upper(struct ovl_node *node);
+int ovl_node_real(struct ovl_node *node, unsigned int *ret_layer);
+void ovl_node_get(struct ovl_fs *ofs, struct ovl_node *node);
+void ovl_node_put(struct ovl_fs *ofs, struct ovl_node *node);
+char *ovl_node_name(struct ovl_fs *ofs, struct ovl_node *node,
+		    struct ovl_node **ret_parent);
+int ovl_lookup_real(struct ovl_fs *ofs, struct ovl_node *parent,
+		    const char *name, struct ovl_node **ret);
+int ovl_do_lookup(struct ovl_fs *ofs, struct ovl_node *parent, const char *name,
+		  struct fuse_entry_param *e);
+void ovl_node_unhash(struct ovl_fs *ofs, struct ovl_node *node);
+void ovl_node_discard(struct ovl_node *node);
+int ovl_node_entry(struct ovl_fs *ofs, struct ovl_node *node,
+		   struct fuse_entry_param *e);
+struct ovl_node *ovl_node_find(struct ovl_fs *ofs, struct ovl_node *parent,
+			       const char *name);
+int ovl_node_install(struct ovl_fs *ofs, struct ovl_node *parent,
+		     const char *name, int upper_fd, bool opaque,
+		     struct fuse_entry_param *e);
+void ovl_node_move(struct ovl_fs *ofs, struct ovl_node *node,
+		   struct ovl_node *newparent, const char *newname);
+int ovl_lower_exists(struct ovl_fs *ofs, struct ovl_node *parent,
+		     const char *name);
+void ovl_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
+void ovl_op_forget_one(struct ovl_fs *ofs, struct ovl_node *node,
+		       uint64_t nlookup);
+void ovl_op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup);
+void ovl_op_forget_multi(fuse_req_t req, size_t count,
+			 struct fuse_forget_data *forgets);
+
+/* inode.c */
+
+int ovl_node_stat(struct ovl_fs *ofs, struct ovl_node *node, struct stat *st);
+void ovl_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void ovl_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+		    int to_set, struct fuse_file_info *fi);
+void ovl_op_readlink(fuse_req_t req, fuse_ino_t ino);
+void ovl_op_statfs(fuse_req_t req, fuse_ino_t ino);
+
+/* copy_up.c */
+
+int ovl_copy_up(struct ovl_fs *ofs, struct ovl_node *node, bool data);
+int ovl_copy_up_xattrs(struct ovl_fs *ofs, int src_fd, int dst_fd);
+
+/* dir.c */
+
+void ovl_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+		  mode_t mode, dev_t rdev);
+void ovl_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
+		  mode_t mode);
+void ovl_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+		    const char *name);
+void ovl_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
+		 const char *newname);
+void ovl_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name);
+void ovl_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name);
+void ovl_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+		   fuse_ino_t newparent, const char *newname,
+		   unsigned int flags);
+void ovl_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+		   mode_t mode, struct fuse_file_info *fi);
+
+/* file.c */
+
+struct ovl_handle *ovl_handle_new(struct ovl_fs *ofs, struct ovl_node *node);
+void ovl_handle_free(struct ovl_fs *ofs, struct ovl_handle *h);
+int ovl_open_flags(struct ovl_fs *ofs, int flags);
+void ovl_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void ovl_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		 struct fuse_file_info *fi);
+void ovl_op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *buf,
+		      off_t off, struct fuse_file_info *fi);
+void ovl_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void ovl_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void ovl_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+		  struct fuse_file_info *fi);
+void ovl_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
+		      off_t length, struct fuse_file_info *fi);
+void ovl_op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
+		  struct fuse_file_info *fi);
+
+/* readdir.c */
+
+void ovl_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void ovl_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi);
+void ovl_op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+			struct fuse_file_info *fi);
+void ovl_op_releasedir(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi);
+void ovl_op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
+		     struct fuse_file_info *fi);
+int ovl_dir_is_empty(struct ovl_fs *ofs, struct ovl_node *node);
+void ovl_op_releasedir_handle(struct ovl_fs *ofs, struct ovl_handle *h);
+
+/* xattrs.c */
+
+void ovl_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+		     const char *value, size_t size, int flags);
+void ovl_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+		     size_t size);
+void ovl_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
+void ovl_op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
+
+/* super.c */
+
+int ovl_super_setup(struct ovl_fs *ofs);
+void ovl_super_free(struct ovl_fs *ofs);
+int ovl_lock_set_state(struct ovl_fs *ofs, const char *state);
+void ovl_lock_release(struct ovl_fs *ofs);
+extern const struct fuse_lowlevel_ops ovl_ops;
 
 /* volatile.c */
 

@@ -2,11 +2,24 @@
 /*
  * Core structures of the errovl daemon.
  *
- * Lock order (outermost first) is documented next to each lock.
+ * Lock order (outermost first):
+ *   1. ofs->rename_lock (rwlock): rename holds it for writing; copy-up
+ *      and every operation that reads a node's parent chain to build
+ *      the upper path hold it for reading.
+ *   2. node->lock (mutex): serialises copy-up of that node. At most one
+ *      node lock is held at a time: copy-up of a parent finishes before
+ *      the child's lock is taken.
+ *   3. ofs->tree_lock (mutex): the node hash table, every node's
+ *      parent/name/nlookup/refs. Innermost: nothing else is taken and no
+ *      syscall is made while holding it.
+ * The kernel already serialises directory-modifying requests on one
+ * parent directory (the FUSE inode's i_rwsem), which the whiteout logic
+ * in dir.c relies on.
  */
 #ifndef OVL_ENTRY_H
 #define OVL_ENTRY_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -18,6 +31,55 @@
 
 struct ovl_volatile;
 struct ovl_fault;
+struct fuse_session;
+struct ovl_dir;
+
+/* A real object in one lower layer. */
+struct ovl_path {
+	int fd; /* O_PATH|O_NOFOLLOW of the object */
+	unsigned int layer; /* 1 = top-most lower layer, ... */
+};
+
+/*
+ * One merged object, known to the kernel by its address (the FUSE node
+ * id; the root is FUSE_ROOT_ID). Hashed by (parent, name) while the
+ * name refers to it; unhashed when removed or renamed over.
+ */
+struct ovl_node {
+	struct ovl_node *parent; /* holds a ref; protected by tree_lock */
+	char *name; /* protected by tree_lock */
+	struct ovl_node *hnext; /* hash chain; protected by tree_lock */
+	bool hashed; /* in the hash table; protected by tree_lock */
+	struct ovl_node *all_prev, *all_next; /* ofs->all; tree_lock */
+	uint64_t nlookup; /* kernel lookups; protected by tree_lock */
+	uint64_t refs; /* children + open handles; protected by tree_lock */
+
+	mode_t type; /* S_IFMT bits; immutable */
+	bool opaque; /* directory hides the lowers; immutable */
+
+	pthread_mutex_t lock; /* serialises copy-up of this node */
+	/*
+	 * O_PATH fd of the upper object or -1. Goes from -1 to an fd once
+	 * (copy-up or creation, under @lock) and stays; read lock-free
+	 * with __atomic_load_n(ACQUIRE).
+	 */
+	int upper_fd;
+	unsigned int nr_lower; /* immutable */
+	struct ovl_path
+		*lower; /* top-most first; dirs: all merged; immutable */
+};
+
+/*
+ * The state behind every fi->fh, file or directory. sb_cursor MUST stay
+ * the first member: ioctl.c reads it through fi->fh.
+ */
+struct ovl_handle {
+	errseq_t sb_cursor; /* errseq_sample(&ofs->sb_err) at open */
+	struct ovl_node *node; /* holds a ref */
+	int fd; /* real file fd (files), -1 for dirs */
+	bool upper; /* fd is on the upper layer */
+	struct ovl_dir *dir; /* readdir state (dirs) */
+};
 
 /* One mounted filesystem. Immutable after mount unless a lock is named. */
 struct ovl_fs {
@@ -26,6 +88,8 @@ struct ovl_fs {
 	int upper_fd; /* O_PATH of upperdir, -1 without upper */
 	int workdir_fd; /* O_PATH of workdir, -1 without upper */
 	int work_fd; /* O_PATH of workdir/work, -1 without upper */
+	int state_fd; /* O_RDONLY dir fd of workdir/errovl, -1 w/o upper */
+	int lock_fd; /* workdir/errovl/lock, flock'ed; -1 w/o upper */
 
 	/*
 	 * Upper errors that no application call returned directly
@@ -37,8 +101,25 @@ struct ovl_fs {
 	/* Source for the syncfs-equivalent of non-volatile mounts. */
 	errseq_t sb_err;
 
-	struct ovl_volatile *vol; /* volatile.c state, NULL unless volatile */
+	struct ovl_volatile *vol; /* volatile.c state, NULL without upper */
 	struct ovl_fault *fault; /* fault.c state, NULL unless test_faults */
+
+	int *lower_fds; /* O_PATH of each lowerdir, config order */
+	unsigned int nr_layers; /* 1 (upper slot) + nr_lower */
+	bool samefs; /* all layers on one st_dev: real st_ino */
+	unsigned int xino_shift; /* layer index goes above this bit */
+	const char *xattr_prefix; /* "trusted.overlay." or "user.overlay." */
+	bool debug; /* -d: trace every request */
+	bool foreground; /* -f: log to stderr, not syslog */
+
+	struct ovl_node *root;
+	pthread_rwlock_t rename_lock; /* see the lock order above */
+	pthread_mutex_t tree_lock; /* protects the fields below */
+	struct ovl_node **hash; /* buckets; protected by tree_lock */
+	size_t hash_size; /* protected by tree_lock */
+	size_t hash_count; /* protected by tree_lock */
+	struct ovl_node *all; /* every non-root node; protected by tree_lock */
+	_Atomic uint64_t tmp_seq; /* unique temp names in work/ */
 };
 
 #endif /* OVL_ENTRY_H */

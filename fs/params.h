@@ -4,6 +4,9 @@
 
 #include <stdbool.h>
 
+/* Most lower layers a mount accepts (the kernel's limit). */
+#define OVL_MAX_STACK 500
+
 /* Validated mount configuration; built by params.c, read-only afterwards. */
 struct ovl_config {
 	char **lowerdirs; /* absolute paths, top-most first */
@@ -17,6 +20,28 @@ struct ovl_config {
 	unsigned int harvest_interval_ms; /* -o harvest_interval=SECONDS */
 	bool test_faults; /* -o test_faults: enable fault.c (tests) */
 	bool userxattr; /* -o userxattr */
+
+	bool writeback; /* -o writeback=0|1: FUSE writeback cache */
+	bool threaded; /* -o threaded=0|1: multi-threaded loop */
+	bool xino; /* compose st_ino when layers span devices */
+	double timeout; /* -o timeout=SECONDS: entry and attr cache */
+	char *fuse_opts; /* options handed to libfuse, comma-separated */
 };
+
+/* params.c */
+
+/*
+ * Splits a lowerdir value at unescaped ':' and removes the escapes
+ * ("\:" is a colon, "\\" a backslash). Returns 0 and a NULL-terminated
+ * array in *ret (free with ovl_params_free_strv()), or -EINVAL when a
+ * component is empty, -E2BIG above OVL_MAX_STACK, -ENOMEM.
+ */
+int ovl_params_split_lowerdir(const char *val, char ***ret,
+			      unsigned int *ret_n);
+void ovl_params_free_strv(char **v);
+void ovl_config_init(struct ovl_config *cfg);
+void ovl_config_done(struct ovl_config *cfg);
+int ovl_params_parse(struct ovl_config *cfg, const char *opts, char **ret_err);
+int ovl_params_validate(struct ovl_config *cfg, char **ret_err);
 
 #endif /* OVL_PARAMS_H */

@@ -1,0 +1,337 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Copy-up: give a lower object an upper copy before it is modified.
+ *
+ * The copy is built under a unique temp name in WORKDIR/work/ (same
+ * filesystem as the upper), complete with data, owner, mode, times and
+ * xattrs (minus the private overlay ones), fsync'ed unless the mount is
+ * volatile, then renamed into the upper parent in one step. A crash
+ * leaves at most a temp object in work/, which the next mount removes;
+ * the upper never holds a torn file.
+ *
+ * Data is cloned (FICLONE) when the filesystem can, else copied with
+ * copy_file_range() (read/write as a fallback) over the data extents
+ * only (SEEK_DATA/SEEK_HOLE), so sparse files stay sparse.
+ *
+ * Parents are copied up first, recursively (directories are copied
+ * without their contents, which stay merged from below). Each node's
+ * lock serialises its copy-up; ofs->rename_lock is held for reading so
+ * the parent chain cannot move meanwhile. Only one node lock is held at
+ * a time: a parent is done before its child's lock is taken.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "ovl.h"
+
+#define OVL_COPY_CHUNK (1 << 20)
+
+/**
+ * ovl_copy_up_xattrs - copy every public xattr of @src_fd to @dst_fd
+ * @ofs: the mount
+ * @src_fd: O_PATH fd of the source object
+ * @dst_fd: O_PATH fd of the destination object
+ *
+ * Private overlay xattrs are never copied. A destination that does not
+ * support a namespace (EOPNOTSUPP) is skipped, like the kernel does.
+ *
+ * Return: 0 or -errno.
+ */
+int ovl_copy_up_xattrs(struct ovl_fs *ofs, int src_fd, int dst_fd)
+{
+	char sp[OVL_PROC_PATH_MAX], dp[OVL_PROC_PATH_MAX];
+	char *list = NULL, *val = NULL;
+	ssize_t len, vlen;
+	int r = 0;
+
+	ovl_proc_path(sp, src_fd);
+	ovl_proc_path(dp, dst_fd);
+	len = listxattr(sp, NULL, 0);
+	if (len <= 0)
+		return (len < 0 && errno != EOPNOTSUPP) ? -errno : 0;
+	list = malloc(len);
+	if (!list)
+		return -ENOMEM;
+	len = listxattr(sp, list, len);
+	if (len < 0) {
+		r = -errno;
+		goto out_free;
+	}
+	for (char *name = list; name < list + len; name += strlen(name) + 1) {
+		if (ovl_xattr_is_private(name))
+			continue;
+		vlen = getxattr(sp, name, NULL, 0);
+		if (vlen < 0) {
+			if (errno == ENODATA)
+				continue;
+			r = -errno;
+			break;
+		}
+		free(val);
+		val = malloc(vlen ? vlen : 1);
+		if (!val) {
+			r = -ENOMEM;
+			break;
+		}
+		vlen = getxattr(sp, name, val, vlen);
+		if (vlen < 0) {
+			r = -errno;
+			break;
+		}
+		if (setxattr(dp, name, val, vlen, 0) < 0 &&
+		    errno != EOPNOTSUPP) {
+			r = -errno;
+			break;
+		}
+	}
+out_free:
+	free(val);
+	free(list);
+	return r;
+}
+
+/* Copies [off, end) with copy_file_range, falling back to read/write. */
+static int ovl_copy_range(int src, int dst, off_t off, off_t end)
+{
+	static __thread char *buf;
+	bool fallback = false;
+
+	while (off < end) {
+		size_t want = end - off > OVL_COPY_CHUNK ? OVL_COPY_CHUNK
+							 : (size_t)(end - off);
+		ssize_t n;
+
+		if (!fallback) {
+			loff_t in = off, out = off;
+
+			n = copy_file_range(src, &in, dst, &out, want, 0);
+			if (n < 0 && (errno == EXDEV || errno == EINVAL ||
+				      errno == ENOSYS || errno == EOPNOTSUPP)) {
+				fallback = true;
+				continue;
+			}
+		} else {
+			if (!buf)
+				buf = malloc(OVL_COPY_CHUNK);
+			if (!buf)
+				return -ENOMEM;
+			n = pread(src, buf, want, off);
+			if (n > 0) {
+				ssize_t w = pwrite(dst, buf, n, off);
+
+				if (w < 0)
+					return -errno;
+				n = w;
+			}
+		}
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			break; /* the source shrank */
+		off += n;
+	}
+	return 0;
+}
+
+static int ovl_copy_data(struct ovl_fs *ofs, int src, int dst, off_t size)
+{
+	off_t off = 0, data, hole;
+	int r;
+
+	r = ovl_fault(ofs, OVL_FAULT_COPY_UP);
+	if (r < 0)
+		return r;
+	if (size == 0)
+		return 0;
+	if (ioctl(dst, FICLONE, src) == 0)
+		return 0;
+	while (off < size) {
+		data = lseek(src, off, SEEK_DATA);
+		if (data < 0) {
+			if (errno == ENXIO)
+				break; /* only a hole is left */
+			/* No SEEK_DATA: copy everything. */
+			data = off;
+			hole = size;
+		} else {
+			hole = lseek(src, data, SEEK_HOLE);
+			if (hole < 0)
+				hole = size;
+		}
+		if (hole > size)
+			hole = size;
+		r = ovl_copy_range(src, dst, data, hole);
+		if (r < 0)
+			return r;
+		off = hole;
+	}
+	/* Sets the size, trailing hole included. */
+	return ftruncate(dst, size) < 0 ? -errno : 0;
+}
+
+/* Creates the temp copy @tmp of @src (stat @st) in work/. */
+static int ovl_copy_up_create(struct ovl_fs *ofs, int src,
+			      const struct stat *st, const char *tmp, bool data)
+{
+	char p[OVL_PROC_PATH_MAX], target[PATH_MAX + 1];
+	int sfd, dfd, r = 0;
+	ssize_t n;
+
+	switch (st->st_mode & S_IFMT) {
+	case S_IFDIR:
+		return mkdirat(ofs->work_fd, tmp, 0700) < 0 ? -errno : 0;
+	case S_IFLNK:
+		n = readlinkat(src, "", target, sizeof(target));
+		if (n < 0)
+			return -errno;
+		if ((size_t)n >= sizeof(target))
+			return -ENAMETOOLONG;
+		target[n] = '\0';
+		return symlinkat(target, ofs->work_fd, tmp) < 0 ? -errno : 0;
+	case S_IFREG:
+		break;
+	default:
+		return mknodat(ofs->work_fd, tmp, st->st_mode & S_IFMT,
+			       st->st_rdev) < 0
+			       ? -errno
+			       : 0;
+	}
+	dfd = openat(ofs->work_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+		     0600);
+	if (dfd < 0)
+		return -errno;
+	if (data) {
+		sfd = open(ovl_proc_path(p, src), O_RDONLY | O_CLOEXEC);
+		if (sfd < 0) {
+			r = -errno;
+		} else {
+			r = ovl_copy_data(ofs, sfd, dfd, st->st_size);
+			close(sfd);
+		}
+	}
+	if (r == 0 && !ofs->config.ovl_volatile && fsync(dfd) < 0)
+		r = -errno;
+	close(dfd);
+	return r;
+}
+
+/* Applies xattrs, owner, mode and times of @st to the temp @tmp. */
+static int ovl_copy_up_attrs(struct ovl_fs *ofs, int src, const struct stat *st,
+			     const char *tmp)
+{
+	struct timespec tv[2] = {st->st_atim, st->st_mtim};
+	int fd, r;
+
+	fd = openat(ofs->work_fd, tmp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	r = ovl_copy_up_xattrs(ofs, src, fd);
+	close(fd);
+	if (r < 0)
+		return r;
+	if (fchownat(ofs->work_fd, tmp, st->st_uid, st->st_gid,
+		     AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	/* After chown, which clears set-id bits. */
+	if (!S_ISLNK(st->st_mode) &&
+	    fchmodat(ofs->work_fd, tmp, st->st_mode & 07777, 0) < 0)
+		return -errno;
+	if (utimensat(ofs->work_fd, tmp, tv, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Copies @node up into @parent_ufd as @name. Caller holds node->lock. */
+static int ovl_copy_up_one(struct ovl_fs *ofs, struct ovl_node *node,
+			   int parent_ufd, const char *name, bool data)
+{
+	int src = node->lower[0].fd, fd, r;
+	char tmp[64];
+	struct stat st;
+
+	if (fstatat(src, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	ovl_tmpname(ofs, tmp, sizeof(tmp));
+	r = ovl_copy_up_create(ofs, src, &st, tmp, data);
+	if (r == 0)
+		r = ovl_copy_up_attrs(ofs, src, &st, tmp);
+	if (r == 0 && renameat2(ofs->work_fd, tmp, parent_ufd, name,
+				RENAME_NOREPLACE) < 0)
+		r = -errno;
+	if (r < 0) {
+		/* Best effort: the next mount cleans work/ anyway. */
+		(void)ovl_rm_tree_at(ofs->work_fd, tmp);
+		ovl_dbg(ofs, "copy-up of %s failed: %d", name, r);
+		return r == -EEXIST ? -EIO : r;
+	}
+	fd = openat(parent_ufd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	__atomic_store_n(&node->upper_fd, fd, __ATOMIC_RELEASE);
+	return 0;
+}
+
+/* Caller holds ofs->rename_lock for reading. */
+static int ovl_copy_up_locked(struct ovl_fs *ofs, struct ovl_node *node,
+			      bool data)
+{
+	struct ovl_node *parent;
+	char *name;
+	int r;
+
+	if (ovl_node_upper(node) >= 0)
+		return 0;
+	if (node == ofs->root || !node->nr_lower)
+		return -EIO;
+	name = ovl_node_name(ofs, node, &parent);
+	if (!name)
+		return -ENOMEM;
+	r = ovl_copy_up_locked(ofs, parent, true);
+	if (r == 0) {
+		pthread_mutex_lock(&node->lock);
+		if (ovl_node_upper(node) < 0)
+			r = ovl_copy_up_one(ofs, node, ovl_node_upper(parent),
+					    name, data);
+		pthread_mutex_unlock(&node->lock);
+	}
+	ovl_node_put(ofs, parent);
+	free(name);
+	return r;
+}
+
+/**
+ * ovl_copy_up - make sure @node has an upper object
+ * @ofs: the mount
+ * @node: the node
+ * @data: copy the file data (false when it is about to be truncated
+ *        to zero)
+ *
+ * Context: takes ofs->rename_lock for reading and node locks; the
+ * caller must hold none of them.
+ * Return: 0, -EROFS without an upper layer, or -errno.
+ */
+int ovl_copy_up(struct ovl_fs *ofs, struct ovl_node *node, bool data)
+{
+	int r;
+
+	if (ovl_node_upper(node) >= 0)
+		return 0;
+	if (ofs->upper_fd < 0)
+		return -EROFS;
+	pthread_rwlock_rdlock(&ofs->rename_lock);
+	r = ovl_copy_up_locked(ofs, node, data);
+	pthread_rwlock_unlock(&ofs->rename_lock);
+	return r;
+}

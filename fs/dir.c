@@ -1,0 +1,638 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Namespace changes: create, mknod, mkdir, symlink, link, unlink,
+ * rmdir, rename. Parents are copied up first.
+ *
+ * New objects are built in WORKDIR/work/ under a temp name, with the
+ * requester's uid, the gid rule of a setgid parent and the final mode,
+ * then renamed into the upper parent in one step, so nobody ever sees
+ * a half-initialised object:
+ *  - no upper entry: renameat2(RENAME_NOREPLACE);
+ *  - an upper whiteout (0/0 char device) of a hidden lower name:
+ *    a non-directory simply replaces it; a directory is exchanged
+ *    with it (RENAME_EXCHANGE) and the whiteout, now in work/, is
+ *    removed. Such a directory is marked opaque first (overlay.opaque
+ *    = "y"), the only case where errovl writes that xattr, like the
+ *    kernel.
+ *
+ * Removal leaves a whiteout exactly when a lower layer still has the
+ * name: an upper object is swapped for a whiteout built in work/
+ * (RENAME_EXCHANGE), a lower-only one gets a whiteout made in place. A
+ * directory is removed when its merged view is empty; the whiteouts it
+ * still holds go with it.
+ *
+ * rename moves non-directories (copied up first) and upper-only
+ * directories; a directory with lower parts needs redirects, which
+ * errovl does not write, so that is EXDEV and tools fall back to copy.
+ *
+ * The kernel serialises operations on one parent directory; rename
+ * takes ofs->rename_lock for writing so no copy-up walks a parent chain
+ * while it changes.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "ovl.h"
+
+/* What the upper parent has under a name about to be created. */
+enum ovl_slot {
+	OVL_SLOT_FREE, /* nothing */
+	OVL_SLOT_WHITEOUT, /* a 0/0 whiteout */
+	OVL_SLOT_WH_FILE, /* a fuse-overlayfs ".wh.NAME" whiteout */
+};
+
+/* What to create. */
+struct ovl_new {
+	mode_t mode; /* type and permission bits */
+	dev_t rdev;
+	const char *link; /* symlink target */
+	int link_fd; /* O_PATH fd to hard-link, or -1 */
+	struct ovl_node *link_node; /* its node: a link answers with it */
+	int open_flags; /* create: flags of the returned fd */
+};
+
+static int ovl_wh_file_name(char *buf, size_t len, const char *name)
+{
+	if (strlen(name) > NAME_MAX - 4)
+		return -ENAMETOOLONG;
+	snprintf(buf, len, ".wh.%s", name);
+	return 0;
+}
+
+static int ovl_slot_probe(int pufd, const char *name, enum ovl_slot *ret)
+{
+	char wh[NAME_MAX + 8];
+	struct stat st;
+
+	if (fstatat(pufd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		if (!ovl_is_whiteout(&st))
+			return -EEXIST;
+		*ret = OVL_SLOT_WHITEOUT;
+		return 0;
+	}
+	if (errno != ENOENT)
+		return -errno;
+	*ret = OVL_SLOT_FREE;
+	if (ovl_wh_file_name(wh, sizeof(wh), name) == 0 &&
+	    fstatat(pufd, wh, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		*ret = OVL_SLOT_WH_FILE;
+	return 0;
+}
+
+static int ovl_set_opaque_at(struct ovl_fs *ofs, int dirfd, const char *name)
+{
+	char x[64], p[OVL_PROC_PATH_MAX];
+	int fd, r = 0;
+
+	snprintf(x, sizeof(x), "%sopaque", ofs->xattr_prefix);
+	fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (setxattr(ovl_proc_path(p, fd), x, "y", 1, 0) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+/* Builds @nw as @tmp in work/, owned by the requester. */
+static int ovl_new_tmp(struct ovl_fs *ofs, fuse_req_t req,
+		       struct ovl_node *parent, const struct ovl_new *nw,
+		       const char *tmp, bool opaque, int *ret_fd)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	mode_t mode = nw->mode & 07777;
+	struct stat pst;
+	gid_t gid = ctx->gid;
+	int fd = -1, r;
+
+	r = ovl_node_stat(ofs, parent, &pst);
+	if (r < 0)
+		return r;
+	if (pst.st_mode & S_ISGID) {
+		gid = pst.st_gid;
+		if (S_ISDIR(nw->mode))
+			mode |= S_ISGID;
+	}
+	if (nw->link_fd >= 0) {
+		/* A hard link keeps the owner and mode of its inode. */
+		return linkat(nw->link_fd, "", ofs->work_fd, tmp,
+			      AT_EMPTY_PATH) < 0
+			       ? -errno
+			       : 0;
+	}
+	switch (nw->mode & S_IFMT) {
+	case S_IFDIR:
+		r = mkdirat(ofs->work_fd, tmp, 0700);
+		break;
+	case S_IFLNK:
+		r = symlinkat(nw->link, ofs->work_fd, tmp);
+		break;
+	case S_IFREG:
+		fd = openat(ofs->work_fd, tmp,
+			    (nw->open_flags & ~O_TRUNC) | O_CREAT | O_EXCL |
+				    O_CLOEXEC,
+			    0600);
+		r = fd < 0 ? -1 : 0;
+		break;
+	default:
+		r = mknodat(ofs->work_fd, tmp, nw->mode & S_IFMT, nw->rdev);
+		break;
+	}
+	if (r < 0)
+		return -errno;
+	if (fchownat(ofs->work_fd, tmp, ctx->uid, gid, AT_SYMLINK_NOFOLLOW) <
+		    0 ||
+	    (!S_ISLNK(nw->mode) && fchmodat(ofs->work_fd, tmp, mode, 0) < 0)) {
+		r = -errno;
+		goto out_unlink;
+	}
+	if (opaque) {
+		r = ovl_set_opaque_at(ofs, ofs->work_fd, tmp);
+		if (r < 0)
+			goto out_unlink;
+	}
+	if (ret_fd)
+		*ret_fd = fd;
+	else if (fd >= 0)
+		close(fd);
+	return 0;
+
+out_unlink:
+	if (fd >= 0)
+		close(fd);
+	/* Best effort: work/ is cleaned at the next mount anyway. */
+	(void)ovl_rm_tree_at(ofs->work_fd, tmp);
+	return r;
+}
+
+/* Moves the temp @tmp to (@pufd, @name) over what @slot says is there. */
+static int ovl_new_place(struct ovl_fs *ofs, const char *tmp, int pufd,
+			 const char *name, enum ovl_slot slot, bool dir)
+{
+	char wh[NAME_MAX + 8];
+
+	if (slot == OVL_SLOT_WHITEOUT && dir) {
+		if (renameat2(ofs->work_fd, tmp, pufd, name, RENAME_EXCHANGE) <
+		    0)
+			return -errno;
+		/* The whiteout now sits in work/ under the temp name. */
+		(void)unlinkat(ofs->work_fd, tmp, 0);
+		return 0;
+	}
+	if (slot == OVL_SLOT_WHITEOUT) {
+		if (renameat(ofs->work_fd, tmp, pufd, name) < 0)
+			return -errno;
+		return 0;
+	}
+	if (renameat2(ofs->work_fd, tmp, pufd, name, RENAME_NOREPLACE) < 0)
+		return -errno;
+	if (slot == OVL_SLOT_WH_FILE &&
+	    ovl_wh_file_name(wh, sizeof(wh), name) == 0)
+		/* Stale once the name exists again; harmless if it stays. */
+		(void)unlinkat(pufd, wh, 0);
+	return 0;
+}
+
+static int ovl_do_new(struct ovl_fs *ofs, fuse_req_t req,
+		      struct ovl_node *parent, const char *name,
+		      const struct ovl_new *nw, struct fuse_entry_param *e,
+		      int *ret_fd)
+{
+	bool dir = S_ISDIR(nw->mode);
+	enum ovl_slot slot;
+	char tmp[64];
+	int pufd, ufd, fd = -1, r;
+
+	if (ovl_name_is_private(name))
+		return -EINVAL;
+	r = ovl_copy_up(ofs, parent, true);
+	if (r < 0)
+		return r;
+	pufd = ovl_node_upper(parent);
+	r = ovl_slot_probe(pufd, name, &slot);
+	if (r < 0)
+		return r;
+	ovl_tmpname(ofs, tmp, sizeof(tmp));
+	r = ovl_new_tmp(ofs, req, parent, nw, tmp, dir && slot != OVL_SLOT_FREE,
+			ret_fd ? &fd : NULL);
+	if (r < 0)
+		return r;
+	r = ovl_new_place(ofs, tmp, pufd, name, slot, dir);
+	if (r < 0) {
+		(void)ovl_rm_tree_at(ofs->work_fd, tmp);
+		goto out_close;
+	}
+	if (nw->link_node)
+		return ovl_node_entry(ofs, nw->link_node, e);
+	ufd = openat(pufd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (ufd < 0) {
+		r = -errno;
+		goto out_close;
+	}
+	r = ovl_node_install(ofs, parent, name, ufd, dir, e);
+	if (r < 0)
+		goto out_close;
+	if (ret_fd)
+		*ret_fd = fd;
+	return 0;
+
+out_close:
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+static void ovl_reply_new(fuse_req_t req, const char *op, fuse_ino_t parent,
+			  const char *name, int r, struct fuse_entry_param *e)
+{
+	ovl_dbg(ovl_fs(req), "%s(%lu, %s) = %d", op, (unsigned long)parent,
+		name, r);
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_entry(req, e);
+}
+
+void ovl_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+		  mode_t mode, dev_t rdev)
+{
+	struct ovl_new nw = {.mode = mode, .rdev = rdev, .link_fd = -1};
+	struct fuse_entry_param e;
+	int r;
+
+	memset(&e, 0, sizeof(e));
+	r = ovl_do_new(ovl_fs(req), req, ovl_node(req, parent), name, &nw, &e,
+		       NULL);
+	ovl_reply_new(req, "mknod", parent, name, r, &e);
+}
+
+void ovl_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
+		  mode_t mode)
+{
+	struct ovl_new nw = {.mode = S_IFDIR | (mode & 07777), .link_fd = -1};
+	struct fuse_entry_param e;
+	int r;
+
+	memset(&e, 0, sizeof(e));
+	r = ovl_do_new(ovl_fs(req), req, ovl_node(req, parent), name, &nw, &e,
+		       NULL);
+	ovl_reply_new(req, "mkdir", parent, name, r, &e);
+}
+
+void ovl_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+		    const char *name)
+{
+	struct ovl_new nw = {
+		.mode = S_IFLNK | 0777, .link = link, .link_fd = -1};
+	struct fuse_entry_param e;
+	int r;
+
+	memset(&e, 0, sizeof(e));
+	r = ovl_do_new(ovl_fs(req), req, ovl_node(req, parent), name, &nw, &e,
+		       NULL);
+	ovl_reply_new(req, "symlink", parent, name, r, &e);
+}
+
+void ovl_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
+		 const char *newname)
+{
+	struct ovl_fs *ofs = ovl_fs(req);
+	struct ovl_node *node = ovl_node(req, ino);
+	struct ovl_new nw = {.link_fd = -1};
+	struct fuse_entry_param e;
+	int r;
+
+	memset(&e, 0, sizeof(e));
+	r = ovl_copy_up(ofs, node, true);
+	if (r == 0) {
+		nw.mode = node->type;
+		nw.link_fd = ovl_node_upper(node);
+		nw.link_node = node;
+		r = ovl_do_new(ofs, req, ovl_node(req, newparent), newname, &nw,
+			       &e, NULL);
+	}
+	ovl_reply_new(req, "link", newparent, newname, r, &e);
+}
+
+void ovl_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+		   mode_t mode, struct fuse_file_info *fi)
+{
+	struct ovl_fs *ofs = ovl_fs(req);
+	struct ovl_new nw = {.mode = S_IFREG | (mode & 07777), .link_fd = -1};
+	struct fuse_entry_param e;
+	struct ovl_handle *h;
+	int fd = -1, r;
+
+	memset(&e, 0, sizeof(e));
+	nw.open_flags = ovl_open_flags(ofs, fi->flags);
+	r = ovl_do_new(ofs, req, ovl_node(req, parent), name, &nw, &e, &fd);
+	ovl_dbg(ofs, "create(%lu, %s, %#o) = %d", (unsigned long)parent, name,
+		fi->flags, r);
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	h = ovl_handle_new(ofs, ovl_node(req, e.ino));
+	if (!h) {
+		close(fd);
+		ovl_op_forget_one(ofs, ovl_node(req, e.ino), 1);
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	h->fd = fd;
+	h->upper = true;
+	fi->fh = (uint64_t)(uintptr_t)h;
+	if (fuse_reply_create(req, &e, fi) == -ENOENT)
+		ovl_handle_free(ofs, h);
+}
+
+/* Removes what now sits in work/ as @tmp (an old file or directory). */
+static void ovl_remove_tmp(struct ovl_fs *ofs, const char *tmp)
+{
+	int r = ovl_rm_tree_at(ofs->work_fd, tmp);
+
+	if (r < 0)
+		/* Leftovers in work/ are removed at the next mount. */
+		ovl_dbg(ofs, "cannot remove work/%s: %d", tmp, r);
+}
+
+static int ovl_do_remove(struct ovl_fs *ofs, struct ovl_node *parent,
+			 const char *name, bool dir)
+{
+	struct ovl_node *victim;
+	int pufd, lower, r, flags = dir ? AT_REMOVEDIR : 0;
+	bool upper;
+	char tmp[64];
+
+	if (ovl_name_is_private(name))
+		return -ENOENT;
+	r = ovl_lookup_real(ofs, parent, name, &victim);
+	if (r < 0)
+		return r;
+	if (dir != S_ISDIR(victim->type)) {
+		r = dir ? -ENOTDIR : -EISDIR;
+		goto out_discard;
+	}
+	if (dir) {
+		r = ovl_dir_is_empty(ofs, victim);
+		if (r < 0)
+			goto out_discard;
+		if (r == 0) {
+			r = -ENOTEMPTY;
+			goto out_discard;
+		}
+	}
+	upper = victim->upper_fd >= 0;
+	lower = ovl_lower_exists(ofs, parent, name);
+	if (lower < 0) {
+		r = lower;
+		goto out_discard;
+	}
+	r = ovl_copy_up(ofs, parent, true);
+	if (r < 0)
+		goto out_discard;
+	pufd = ovl_node_upper(parent);
+	ovl_tmpname(ofs, tmp, sizeof(tmp));
+	if (lower && upper) {
+		/* Swap the upper object for a whiteout in one step. */
+		if (mknodat(ofs->work_fd, tmp, S_IFCHR, makedev(0, 0)) < 0) {
+			r = -errno;
+			goto out_discard;
+		}
+		if (renameat2(ofs->work_fd, tmp, pufd, name, RENAME_EXCHANGE) <
+		    0) {
+			r = -errno;
+			(void)unlinkat(ofs->work_fd, tmp, 0);
+			goto out_discard;
+		}
+		ovl_remove_tmp(ofs, tmp);
+	} else if (lower) {
+		if (mknodat(pufd, name, S_IFCHR, makedev(0, 0)) < 0) {
+			r = -errno;
+			goto out_discard;
+		}
+	} else if (dir) {
+		/* Whiteouts inside an upper-only directory go with it. */
+		if (unlinkat(pufd, name, flags) < 0) {
+			if (errno != ENOTEMPTY && errno != EEXIST) {
+				r = -errno;
+				goto out_discard;
+			}
+			if (renameat(pufd, name, ofs->work_fd, tmp) < 0) {
+				r = -errno;
+				goto out_discard;
+			}
+			ovl_remove_tmp(ofs, tmp);
+		}
+	} else if (unlinkat(pufd, name, flags) < 0) {
+		r = -errno;
+		goto out_discard;
+	}
+	r = 0;
+out_discard:
+	ovl_node_discard(victim);
+	if (r == 0) {
+		struct ovl_node *n = ovl_node_find(ofs, parent, name);
+
+		if (n) {
+			ovl_node_unhash(ofs, n);
+			ovl_op_forget_one(ofs, n, 1);
+		}
+	}
+	return r;
+}
+
+void ovl_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct ovl_fs *ofs = ovl_fs(req);
+	int r;
+
+	r = ovl_do_remove(ofs, ovl_node(req, parent), name, false);
+	ovl_dbg(ofs, "unlink(%lu, %s) = %d", (unsigned long)parent, name, r);
+	fuse_reply_err(req, -r);
+}
+
+void ovl_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct ovl_fs *ofs = ovl_fs(req);
+	int r;
+
+	r = ovl_do_remove(ofs, ovl_node(req, parent), name, true);
+	ovl_dbg(ofs, "rmdir(%lu, %s) = %d", (unsigned long)parent, name, r);
+	fuse_reply_err(req, -r);
+}
+
+/* Looks a name up for rename; *ret is NULL when it does not exist. */
+static int ovl_rename_get(struct ovl_fs *ofs, struct ovl_node *parent,
+			  const char *name, struct ovl_node **ret)
+{
+	struct fuse_entry_param e;
+	int r;
+
+	*ret = NULL;
+	r = ovl_do_lookup(ofs, parent, name, &e);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	*ret = (struct ovl_node *)(uintptr_t)e.ino;
+	return 0;
+}
+
+/* A directory whose name a lower layer also has must hide it. */
+static int ovl_rename_opaque(struct ovl_fs *ofs, struct ovl_node *node,
+			     struct ovl_node *newparent, const char *newname)
+{
+	int r;
+
+	if (!node || !S_ISDIR(node->type))
+		return 0;
+	r = ovl_lower_exists(ofs, newparent, newname);
+	if (r <= 0)
+		return r;
+	return ovl_set_opaque_at(ofs, ovl_node_upper(node), ".");
+}
+
+static int ovl_do_rename(struct ovl_fs *ofs, struct ovl_node *parent,
+			 const char *name, struct ovl_node *newparent,
+			 const char *newname, unsigned int flags)
+{
+	struct ovl_node *src = NULL, *dst = NULL;
+	int pufd, npufd, lower, r;
+	enum ovl_slot slot = OVL_SLOT_FREE;
+	struct stat st;
+
+	if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE))
+		return -EINVAL;
+	if (ovl_name_is_private(name) || ovl_name_is_private(newname))
+		return -ENOENT;
+	r = ovl_rename_get(ofs, parent, name, &src);
+	if (r == 0 && !src)
+		r = -ENOENT;
+	if (r == 0)
+		r = ovl_rename_get(ofs, newparent, newname, &dst);
+	if (r < 0)
+		goto out_forget;
+	if (src == dst)
+		goto out_forget; /* same object: nothing to do */
+	if ((flags & RENAME_NOREPLACE) && dst) {
+		r = -EEXIST;
+		goto out_forget;
+	}
+	if ((flags & RENAME_EXCHANGE) && !dst) {
+		r = -ENOENT;
+		goto out_forget;
+	}
+	/* Moving a directory with lower parts needs redirects. */
+	if ((S_ISDIR(src->type) && src->nr_lower) ||
+	    (dst && S_ISDIR(dst->type) && dst->nr_lower &&
+	     (flags & RENAME_EXCHANGE))) {
+		r = -EXDEV;
+		goto out_forget;
+	}
+	if (dst && S_ISDIR(dst->type) && !(flags & RENAME_EXCHANGE)) {
+		if (!S_ISDIR(src->type)) {
+			r = -EISDIR;
+			goto out_forget;
+		}
+		r = ovl_dir_is_empty(ofs, dst);
+		if (r == 0)
+			r = -ENOTEMPTY;
+		if (r < 0)
+			goto out_forget;
+		if (dst->nr_lower) {
+			r = -EXDEV;
+			goto out_forget;
+		}
+	} else if (dst && S_ISDIR(src->type) && !(flags & RENAME_EXCHANGE)) {
+		r = -ENOTDIR;
+		goto out_forget;
+	}
+	r = ovl_copy_up(ofs, src, true);
+	if (r == 0 && (flags & RENAME_EXCHANGE))
+		r = ovl_copy_up(ofs, dst, true);
+	if (r == 0)
+		r = ovl_copy_up(ofs, newparent, true);
+	if (r == 0)
+		r = ovl_copy_up(ofs, parent, true);
+	if (r < 0)
+		goto out_forget;
+
+	pthread_rwlock_wrlock(&ofs->rename_lock);
+	pufd = ovl_node_upper(parent);
+	npufd = ovl_node_upper(newparent);
+	r = ovl_rename_opaque(ofs, src, newparent, newname);
+	if (r == 0 && (flags & RENAME_EXCHANGE))
+		r = ovl_rename_opaque(ofs, dst, parent, name);
+	if (r < 0)
+		goto out_unlock;
+	if (flags & RENAME_EXCHANGE) {
+		if (renameat2(pufd, name, npufd, newname, RENAME_EXCHANGE) < 0)
+			r = -errno;
+		goto out_moved;
+	}
+	if (fstatat(npufd, newname, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    ovl_is_whiteout(&st))
+		slot = OVL_SLOT_WHITEOUT;
+	if (slot == OVL_SLOT_WHITEOUT && S_ISDIR(src->type) &&
+	    unlinkat(npufd, newname, 0) < 0) {
+		r = -errno;
+		goto out_unlock;
+	}
+	lower = ovl_lower_exists(ofs, parent, name);
+	if (lower < 0) {
+		r = lower;
+		goto out_unlock;
+	}
+	if (lower &&
+	    renameat2(pufd, name, npufd, newname, RENAME_WHITEOUT) == 0)
+		goto out_moved;
+	if (renameat(pufd, name, npufd, newname) < 0) {
+		r = -errno;
+		goto out_unlock;
+	}
+	if (lower && mknodat(pufd, name, S_IFCHR, makedev(0, 0)) < 0) {
+		r = -errno;
+		ovl_log(LOG_ERR, "rename: cannot leave a whiteout for %s: %s",
+			name, strerror(-r));
+	}
+out_moved:
+	if (r == 0) {
+		if (dst && !(flags & RENAME_EXCHANGE))
+			ovl_node_unhash(ofs, dst);
+		ovl_node_move(ofs, src, newparent, newname);
+		if (flags & RENAME_EXCHANGE)
+			ovl_node_move(ofs, dst, parent, name);
+	}
+out_unlock:
+	pthread_rwlock_unlock(&ofs->rename_lock);
+out_forget:
+	if (src)
+		ovl_op_forget_one(ofs, src, 1);
+	if (dst)
+		ovl_op_forget_one(ofs, dst, 1);
+	return r;
+}
+
+void ovl_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+		   fuse_ino_t newparent, const char *newname,
+		   unsigned int flags)
+{
+	struct ovl_fs *ofs = ovl_fs(req);
+	int r;
+
+	r = ovl_do_rename(ofs, ovl_node(req, parent), name,
+			  ovl_node(req, newparent), newname, flags);
+	ovl_dbg(ofs, "rename(%lu, %s, %lu, %s, %#x) = %d",
+		(unsigned long)parent, name, (unsigned long)newparent, newname,
+		flags, r);
+	fuse_reply_err(req, -r);
+}

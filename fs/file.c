@@ -1,0 +1,264 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Open files: open, read, write, flush, release, fsync, fallocate,
+ * lseek.
+ *
+ * fi->fh points to a struct ovl_handle (ovl_entry.h) whose first member
+ * is the errseq_t cursor ioctl.c uses; directories use the same struct.
+ * A file opened for reading from a lower layer is read in place (no
+ * copy); opening for writing (or with O_TRUNC) copies it up first.
+ *
+ * With the writeback cache the kernel may read through a descriptor
+ * the application opened write-only, and it implements O_APPEND itself
+ * from its cached size; so upper files are opened O_RDWR and without
+ * O_APPEND then. Volatile mounts strip O_SYNC/O_DSYNC: no sync reaches
+ * the upper. Data written back from the page cache (fi->writepage) is
+ * not seen by any application call, so its failure is recorded with
+ * ovl_upper_error() and surfaces through fsync and the control ioctl.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ovl.h"
+
+/**
+ * ovl_handle_new - a handle for fi->fh on @node
+ * @ofs: the mount
+ * @node: the opened node; gets a reference
+ *
+ * Return: the handle (fd -1), or NULL when out of memory.
+ */
+struct ovl_handle *ovl_handle_new(struct ovl_fs *ofs, struct ovl_node *node)
+{
+	struct ovl_handle *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		return NULL;
+	h->sb_cursor = errseq_sample(&ofs->sb_err);
+	h->node = node;
+	h->fd = -1;
+	ovl_node_get(ofs, node);
+	return h;
+}
+
+/**
+ * ovl_handle_free - close and free a handle from ovl_handle_new()
+ * @ofs: the mount
+ * @h: the handle
+ */
+void ovl_handle_free(struct ovl_fs *ofs, struct ovl_handle *h)
+{
+	if (h->fd >= 0)
+		close(h->fd);
+	ovl_node_put(ofs, h->node);
+	free(h);
+}
+
+/**
+ * ovl_open_flags - the flags to open a real file with
+ * @ofs: the mount
+ * @flags: the application's open flags
+ *
+ * Return: the flags for open() of the real file.
+ */
+int ovl_open_flags(struct ovl_fs *ofs, int flags)
+{
+	/* The object is resolved already: O_NOFOLLOW would hit /proc's link. */
+	flags &= ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_NOFOLLOW);
+	if (ofs->config.writeback) {
+		if ((flags & O_ACCMODE) == O_WRONLY)
+			flags = (flags & ~O_ACCMODE) | O_RDWR;
+		flags &= ~O_APPEND;
+	}
+	if (ofs->config.ovl_volatile)
+		flags &= ~(O_SYNC | O_DSYNC);
+	return flags | O_CLOEXEC;
+}
+
+static int ovl_do_open(struct ovl_fs *ofs, struct ovl_node *node,
+		       struct fuse_file_info *fi)
+{
+	bool write =
+		(fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC);
+	char p[OVL_PROC_PATH_MAX];
+	struct ovl_handle *h;
+	unsigned int layer;
+	int fd, r;
+
+	if (S_ISDIR(node->type))
+		return -EISDIR;
+	if (write) {
+		r = ovl_copy_up(ofs, node, !(fi->flags & O_TRUNC));
+		if (r < 0)
+			return r;
+	}
+	fd = ovl_node_real(node, &layer);
+	fd = open(ovl_proc_path(p, fd), ovl_open_flags(ofs, fi->flags));
+	if (fd < 0)
+		return -errno;
+	if ((fi->flags & O_TRUNC) && write && ftruncate(fd, 0) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	h = ovl_handle_new(ofs, node);
+	if (!h) {
+		close(fd);
+		return -ENOMEM;
+	}
+	h->fd = fd;
+	h->upper = layer == 0;
+	fi->fh = (uint64_t)(uintptr_t)h;
+	/* Only this daemon changes the layers: cached pages stay valid. */
+	fi->keep_cache = !(fi->flags & O_TRUNC);
+	return 0;
+}
+
+void ovl_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct ovl_fs *ofs = ovl_fs(req);
+	int r;
+
+	r = ovl_do_open(ofs, ovl_node(req, ino), fi);
+	ovl_dbg(ofs, "open(%lu, %#o) = %d", (unsigned long)ino, fi->flags, r);
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else if (fuse_reply_open(req, fi) == -ENOENT)
+		/* The opener was interrupted: nobody will release it. */
+		ovl_handle_free(ofs, (struct ovl_handle *)(uintptr_t)fi->fh);
+}
+
+static struct ovl_handle *ovl_fh(struct fuse_file_info *fi)
+{
+	return (struct ovl_handle *)(uintptr_t)fi->fh;
+}
+
+void ovl_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		 struct fuse_file_info *fi)
+{
+	struct ovl_fs *ofs = ovl_fs(req);
+	struct fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
+
+	ovl_dbg(ofs, "read(%lu, %zu, %lld)", (unsigned long)ino, size,
+		(long long)off);
+	buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+	buf.buf[0].fd = ovl_fh(fi)->fd;
+	buf.buf[0].pos = off;
+	fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
+}
+
+void ovl_op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
+		      off_t off, struct fuse_file_info *fi)
+{
+	struct ovl_fs *ofs = ovl_fs(req);
+	struct ovl_handle *h = ovl_fh(fi);
+	struct fuse_bufvec out = FUSE_BUFVEC_INIT(fuse_buf_size(in));
+	ssize_t r;
+
+	r = h->upper ? ovl_fault(ofs, OVL_FAULT_WRITE) : -EBADF;
+	if (r == 0) {
+		out.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+		out.buf[0].fd = h->fd;
+		out.buf[0].pos = off;
+		r = fuse_buf_copy(&out, in, 0);
+	}
+	ovl_dbg(ofs, "write(%lu, %zu, %lld%s) = %zd", (unsigned long)ino,
+		fuse_buf_size(in), (long long)off,
+		fi->writepage ? ", writeback" : "", r);
+	if (r < 0) {
+		if (fi->writepage)
+			ovl_upper_error(ofs, (int)r, "writeback");
+		fuse_reply_err(req, (int)-r);
+		return;
+	}
+	fuse_reply_write(req, (size_t)r);
+}
+
+void ovl_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	ovl_dbg(ovl_fs(req), "flush(%lu) = 0", (unsigned long)ino);
+	fuse_reply_err(req, 0);
+}
+
+void ovl_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct ovl_fs *ofs = ovl_fs(req);
+
+	ovl_dbg(ofs, "release(%lu)", (unsigned long)ino);
+	ovl_handle_free(ofs, ovl_fh(fi));
+	fuse_reply_err(req, 0);
+}
+
+/**
+ * ovl_do_fsync - fsync or fdatasync an open real file
+ * @ofs: the mount
+ * @h: the handle
+ * @datasync: data only
+ *
+ * A file read from a lower layer has nothing to sync. Volatile mounts
+ * never sync the upper; see ovl_sync_status().
+ *
+ * Return: 0 or -errno.
+ */
+static int ovl_do_fsync(struct ovl_fs *ofs, struct ovl_handle *h, int datasync)
+{
+	int r;
+
+	/* 1: not volatile, do a real sync; 0: volatile and clean; <0: error */
+	r = ovl_sync_status(ofs);
+	if (r <= 0)
+		return r;
+	r = ovl_fault(ofs, OVL_FAULT_FSYNC);
+	if (r < 0)
+		return r;
+	if (!h->upper || h->fd < 0)
+		return 0;
+	r = datasync ? fdatasync(h->fd) : fsync(h->fd);
+	return r < 0 ? -errno : 0;
+}
+
+void ovl_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+		  struct fuse_file_info *fi)
+{
+	struct ovl_fs *ofs = ovl_fs(req);
+	int r;
+
+	r = ovl_do_fsync(ofs, ovl_fh(fi), datasync);
+	ovl_dbg(ofs, "fsync(%lu, %d) = %d", (unsigned long)ino, datasync, r);
+	fuse_reply_err(req, -r);
+}
+
+void ovl_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
+		      off_t length, struct fuse_file_info *fi)
+{
+	struct ovl_fs *ofs = ovl_fs(req);
+	struct ovl_handle *h = ovl_fh(fi);
+	int r;
+
+	r = h->upper ? ovl_fault(ofs, OVL_FAULT_WRITE) : -EBADF;
+	if (r == 0 && fallocate(h->fd, mode, offset, length) < 0)
+		r = -errno;
+	ovl_dbg(ofs, "fallocate(%lu, %#x, %lld, %lld) = %d", (unsigned long)ino,
+		mode, (long long)offset, (long long)length, r);
+	fuse_reply_err(req, -r);
+}
+
+void ovl_op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
+		  struct fuse_file_info *fi)
+{
+	struct ovl_fs *ofs = ovl_fs(req);
+	off_t r = lseek(ovl_fh(fi)->fd, off, whence);
+
+	if (r < 0)
+		r = -errno;
+	ovl_dbg(ofs, "lseek(%lu, %lld, %d) = %lld", (unsigned long)ino,
+		(long long)off, whence, (long long)r);
+	if (r < 0)
+		fuse_reply_err(req, (int)-r);
+	else
+		fuse_reply_lseek(req, r);
+}

@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Attributes: getattr, setattr (copy-up first), readlink, statfs.
+ *
+ * Attributes are those of the top-most real object, with st_ino
+ * composed by ovl_compose_ino() so it matches readdir's d_ino. A merged
+ * directory (real directories in more than one layer) reports
+ * st_nlink 1, as kernel overlayfs does, since the real link counts
+ * of its parts mean nothing for the merged view. st_dev is FUSE's.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "ovl.h"
+
+/**
+ * ovl_node_stat - the merged attributes of @node
+ * @ofs: the mount
+ * @node: the node
+ * @st: output
+ *
+ * Return: 0 or -errno.
+ */
+int ovl_node_stat(struct ovl_fs *ofs, struct ovl_node *node, struct stat *st)
+{
+	unsigned int layer;
+	int fd = ovl_node_real(node, &layer);
+
+	if (fd < 0)
+		return -EIO;
+	if (fstatat(fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	if ((st->st_mode & S_IFMT) != node->type)
+		return -EIO; /* a layer changed under us */
+	st->st_ino = ovl_compose_ino(ofs, layer, st->st_ino);
+	if (S_ISDIR(node->type) &&
+	    node->nr_lower + (ovl_node_upper(node) >= 0) > 1)
+		st->st_nlink = 1;
+	return 0;
+}
+
+void ovl_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct ovl_fs *ofs = ovl_fs(req);
+	struct stat st;
+	int r;
+
+	r = ovl_node_stat(ofs, ovl_node(req, ino), &st);
+	ovl_dbg(ofs, "getattr(%lu) = %d", (unsigned long)ino, r);
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_attr(req, &st, ofs->config.timeout);
+}
+
+static int ovl_do_truncate(struct ovl_fs *ofs, int ufd,
+			   struct fuse_file_info *fi, off_t size)
+{
+	char p[OVL_PROC_PATH_MAX];
+	int fd, r = 0;
+
+	if (fi && fi->fh) {
+		struct ovl_handle *h = (struct ovl_handle *)(uintptr_t)fi->fh;
+
+		if (h->upper && h->fd >= 0)
+			return ftruncate(h->fd, size) < 0 ? -errno : 0;
+	}
+	fd = open(ovl_proc_path(p, ufd), O_WRONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, size) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+static int ovl_do_setattr(struct ovl_fs *ofs, struct ovl_node *node,
+			  struct stat *attr, int valid,
+			  struct fuse_file_info *fi)
+{
+	char p[OVL_PROC_PATH_MAX];
+	bool data = !(valid & FUSE_SET_ATTR_SIZE) || attr->st_size != 0;
+	int ufd, r;
+
+	r = ovl_copy_up(ofs, node, data);
+	if (r < 0)
+		return r;
+	ufd = ovl_node_upper(node);
+	if (valid & FUSE_SET_ATTR_MODE) {
+		if (S_ISLNK(node->type))
+			return -EOPNOTSUPP;
+		if (chmod(ovl_proc_path(p, ufd), attr->st_mode & 07777) < 0)
+			return -errno;
+	}
+	if (valid & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
+		uid_t uid =
+			(valid & FUSE_SET_ATTR_UID) ? attr->st_uid : (uid_t)-1;
+		gid_t gid =
+			(valid & FUSE_SET_ATTR_GID) ? attr->st_gid : (gid_t)-1;
+
+		if (fchownat(ufd, "", uid, gid,
+			     AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
+			return -errno;
+	}
+	if (valid & FUSE_SET_ATTR_SIZE) {
+		if (!S_ISREG(node->type))
+			return S_ISDIR(node->type) ? -EISDIR : -EINVAL;
+		r = ovl_do_truncate(ofs, ufd, fi, attr->st_size);
+		if (r < 0)
+			return r;
+	}
+	if (valid & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)) {
+		struct timespec tv[2];
+
+		tv[0].tv_sec = 0;
+		tv[1].tv_sec = 0;
+		tv[0].tv_nsec = UTIME_OMIT;
+		tv[1].tv_nsec = UTIME_OMIT;
+		if (valid & FUSE_SET_ATTR_ATIME_NOW)
+			tv[0].tv_nsec = UTIME_NOW;
+		else if (valid & FUSE_SET_ATTR_ATIME)
+			tv[0] = attr->st_atim;
+		if (valid & FUSE_SET_ATTR_MTIME_NOW)
+			tv[1].tv_nsec = UTIME_NOW;
+		else if (valid & FUSE_SET_ATTR_MTIME)
+			tv[1] = attr->st_mtim;
+		if (utimensat(AT_FDCWD, ovl_proc_path(p, ufd), tv, 0) < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+void ovl_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+		    int to_set, struct fuse_file_info *fi)
+{
+	struct ovl_fs *ofs = ovl_fs(req);
+	struct ovl_node *node = ovl_node(req, ino);
+	struct stat st;
+	int r;
+
+	r = ovl_do_setattr(ofs, node, attr, to_set, fi);
+	if (r == 0)
+		r = ovl_node_stat(ofs, node, &st);
+	ovl_dbg(ofs, "setattr(%lu, valid %#x) = %d", (unsigned long)ino, to_set,
+		r);
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_attr(req, &st, ofs->config.timeout);
+}
+
+void ovl_op_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	struct ovl_fs *ofs = ovl_fs(req);
+	unsigned int layer;
+	int fd = ovl_node_real(ovl_node(req, ino), &layer);
+	char buf[PATH_MAX + 1];
+	ssize_t n;
+
+	n = readlinkat(fd, "", buf, sizeof(buf));
+	if (n < 0)
+		n = -errno;
+	else if ((size_t)n >= sizeof(buf))
+		n = -ENAMETOOLONG;
+	ovl_dbg(ofs, "readlink(%lu) = %zd", (unsigned long)ino, n);
+	if (n < 0) {
+		fuse_reply_err(req, (int)-n);
+		return;
+	}
+	buf[n] = '\0';
+	fuse_reply_readlink(req, buf);
+}
+
+void ovl_op_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct ovl_fs *ofs = ovl_fs(req);
+	int fd = ofs->upper_fd >= 0 ? ofs->upper_fd : ofs->lower_fds[0];
+	struct statvfs sv;
+	int r = 0;
+
+	if (fstatvfs(fd, &sv) < 0)
+		r = -errno;
+	ovl_dbg(ofs, "statfs(%lu) = %d", (unsigned long)ino, r);
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_statfs(req, &sv);
+}

@@ -1,0 +1,305 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * errovl: an overlay filesystem in userspace (libfuse3 low level),
+ * mounted with kernel overlayfs option names.
+ *
+ *   errovl [-f] [-d] [-s] [-h] [-V] -o lowerdir=L1:L2,upperdir=U,
+ *          workdir=W[,opts] [SOURCE] MOUNTPOINT
+ *
+ * The argument order of mount.fuse3 ("errovl SOURCE MNT -o opts") and
+ * of a direct call are both accepted; SOURCE only names the mount
+ * (fsname). Steps, in order: parse and validate the options, open the
+ * layers, lock and clean the workdir, set up volatile mode, mount,
+ * daemonise unless -f, run the multi-threaded loop, unmount, mark the
+ * lock "finalizing", tear volatile mode down, release the lock. Any
+ * failure before the mount prints one line on stderr and exits 1.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ovl.h"
+
+#ifndef ERROVL_VERSION
+#define ERROVL_VERSION "unknown"
+#endif
+
+static void ovl_main_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: errovl [-f] [-d] [-s] [-h] [-V] -o OPTIONS [SOURCE] "
+		"MOUNTPOINT\n"
+		"\n"
+		"  -f                  stay in the foreground (log to stderr)\n"
+		"  -d                  trace every request (implies -f)\n"
+		"  -s                  single-threaded loop (same as -o "
+		"threaded=0)\n"
+		"  -h, --help          this help\n"
+		"  -V, --version       print the version\n"
+		"\n"
+		"Overlay options (kernel overlayfs names):\n"
+		"  lowerdir=L1[:L2...] lower layers, top-most first (\\: and "
+		"\\\\ escape)\n"
+		"  upperdir=DIR        writable upper layer (omit for a "
+		"read-only merge\n"
+		"                      of at least two lowers)\n"
+		"  workdir=DIR         work directory on the upper's "
+		"filesystem\n"
+		"  userxattr           use user.overlay.* instead of "
+		"trusted.overlay.*\n"
+		"  redirect_dir=off, index=off, metacopy=off, nfs_export=off, "
+		"xino=off|auto|on\n"
+		"                      accepted; other values of the first "
+		"four are errors\n"
+		"  volatile, fsync=0   volatile mode: never sync the upper, "
+		"track upper\n"
+		"                      errors (see errovl(8) and "
+		"docs/volatile.md)\n"
+		"  fsync=1             not volatile (default)\n"
+		"  volatile_discard    discard the state of an unclean "
+		"volatile session\n"
+		"  harvest_interval=S  volatile: seconds between upper error "
+		"checks\n"
+		"                      (default 5, 0 disables)\n"
+		"  test_faults         enable fault injection through the "
+		"control ioctl\n"
+		"  writeback=0|1       FUSE writeback cache (default 1)\n"
+		"  threaded=0|1        multi-threaded loop (default 1)\n"
+		"  timeout=S           entry and attribute cache timeout "
+		"(default 1)\n"
+		"  noacl               accepted: ACLs are plain xattrs, never "
+		"interpreted\n"
+		"\n"
+		"FUSE and mount options passed on: allow_other, allow_root,\n"
+		"default_permissions (always on), fsname=, subtype=, "
+		"max_read=, blksize=,\n"
+		"auto_unmount, rw, ro, suid, nosuid, dev, nodev, exec, noexec, "
+		"sync, async,\n"
+		"dirsync, atime, noatime, diratime, nodiratime, relatime, "
+		"norelatime,\n"
+		"strictatime, nostrictatime, lazytime, nolazytime; fstab-only "
+		"options\n"
+		"(defaults, auto, noauto, nofail, _netdev, user, users, x-*) "
+		"are ignored.\n"
+		"\n"
+		"Exit status: 0 after a clean unmount, 1 on any setup "
+		"error.\n");
+}
+
+/* Command line state besides the options. */
+struct ovl_main_args {
+	const char *source;
+	bool foreground, debug, help, version;
+};
+
+static int ovl_main_parse(int argc, char **argv, struct ovl_config *cfg,
+			  struct ovl_main_args *a)
+{
+	const char *pos[3];
+	int npos = 0, r;
+	char *err = NULL;
+	bool dashdash = false;
+
+	for (int i = 1; i < argc; i++) {
+		const char *s = argv[i];
+		const char *opts = NULL;
+
+		if (dashdash || s[0] != '-' || !s[1]) {
+			if (npos == 2) {
+				fprintf(stderr,
+					"errovl: unexpected argument "
+					"'%s'\n",
+					s);
+				return -EINVAL;
+			}
+			pos[npos++] = s;
+			continue;
+		}
+		if (!strcmp(s, "--")) {
+			dashdash = true;
+		} else if (!strcmp(s, "-f")) {
+			a->foreground = true;
+		} else if (!strcmp(s, "-d") || !strcmp(s, "--debug")) {
+			a->debug = a->foreground = true;
+		} else if (!strcmp(s, "-s")) {
+			cfg->threaded = false;
+		} else if (!strcmp(s, "-h") || !strcmp(s, "--help")) {
+			a->help = true;
+		} else if (!strcmp(s, "-V") || !strcmp(s, "--version")) {
+			a->version = true;
+		} else if (!strcmp(s, "-o")) {
+			if (i + 1 == argc) {
+				fprintf(stderr, "errovl: -o needs a value\n");
+				return -EINVAL;
+			}
+			opts = argv[++i];
+		} else if (!strncmp(s, "-o", 2)) {
+			opts = s + 2;
+		} else {
+			fprintf(stderr, "errovl: unknown flag '%s' (see -h)\n",
+				s);
+			return -EINVAL;
+		}
+		if (opts) {
+			r = ovl_params_parse(cfg, opts, &err);
+			if (r < 0) {
+				fprintf(stderr, "errovl: %s\n",
+					err ? err : strerror(-r));
+				free(err);
+				return r;
+			}
+		}
+	}
+	if (a->help || a->version)
+		return 0;
+	if (npos == 0) {
+		fprintf(stderr, "errovl: missing mountpoint (see -h)\n");
+		return -EINVAL;
+	}
+	if (npos == 2)
+		a->source = pos[0];
+	cfg->mountpoint = strdup(pos[npos - 1]);
+	if (!cfg->mountpoint)
+		return -ENOMEM;
+	r = ovl_params_validate(cfg, &err);
+	if (r < 0) {
+		fprintf(stderr, "errovl: %s\n", err ? err : strerror(-r));
+		free(err);
+	}
+	return r;
+}
+
+/* The libfuse option string: our defaults, then what the user passed. */
+static char *ovl_main_fuse_opts(struct ovl_config *cfg, const char *source)
+{
+	const char *user = cfg->fuse_opts ? cfg->fuse_opts : "";
+	bool has_fsname = strstr(user, "fsname=") != NULL;
+	bool has_subtype = strstr(user, "subtype=") != NULL;
+	char *s;
+
+	if (asprintf(&s, "default_permissions%s%s%s%s%s",
+		     has_subtype ? "" : ",subtype=errovl",
+		     has_fsname ? "" : ",fsname=",
+		     has_fsname ? "" : (source ? source : "errovl"),
+		     *user ? "," : "", user) < 0)
+		return NULL;
+	return s;
+}
+
+static void ovl_main_raise_nofile(void)
+{
+	struct rlimit rl;
+
+	/* Every known node holds O_PATH fds. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static int ovl_main_loop(struct ovl_fs *ofs, struct fuse_session *se)
+{
+	struct fuse_loop_config *lc;
+	int r;
+
+	if (!ofs->config.threaded)
+		return fuse_session_loop(se);
+	lc = fuse_loop_cfg_create();
+	if (!lc)
+		return -ENOMEM;
+	fuse_loop_cfg_set_clone_fd(lc, 1);
+	r = fuse_session_loop_mt(se, lc);
+	fuse_loop_cfg_destroy(lc);
+	return r;
+}
+
+static int ovl_main_run(struct ovl_fs *ofs, const struct ovl_main_args *a)
+{
+	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+	struct fuse_session *se = NULL;
+	char *opts;
+	int r;
+
+	opts = ovl_main_fuse_opts(&ofs->config, a->source);
+	if (!opts || fuse_opt_add_arg(&args, "errovl") ||
+	    fuse_opt_add_arg(&args, "-o") || fuse_opt_add_arg(&args, opts)) {
+		free(opts);
+		fuse_opt_free_args(&args);
+		return -ENOMEM;
+	}
+	free(opts);
+	se = fuse_session_new(&args, &ovl_ops, sizeof(ovl_ops), ofs);
+	fuse_opt_free_args(&args);
+	if (!se) {
+		ovl_log(LOG_ERR, "cannot create the FUSE session");
+		return -EINVAL;
+	}
+	r = fuse_set_signal_handlers(se);
+	if (r < 0) {
+		fuse_session_destroy(se);
+		return -EIO;
+	}
+	if (fuse_session_mount(se, ofs->config.mountpoint) != 0) {
+		ovl_log(LOG_ERR, "cannot mount on %s", ofs->config.mountpoint);
+		fuse_remove_signal_handlers(se);
+		fuse_session_destroy(se);
+		return -EIO;
+	}
+	if (!a->foreground) {
+		openlog("errovl", LOG_PID, LOG_DAEMON);
+		ovl_log_to_syslog = true;
+		(void)fuse_daemonize(0);
+		/* The lock is inherited; record the daemon's own pid. */
+		(void)ovl_lock_set_state(ofs, "mounted");
+	}
+	r = ovl_main_loop(ofs, se);
+	if (r < 0)
+		ovl_log(LOG_ERR, "FUSE session ended: %s", strerror(-r));
+	fuse_session_unmount(se);
+	fuse_remove_signal_handlers(se);
+	fuse_session_destroy(se);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct ovl_main_args a = {0};
+	struct ovl_fs ofs;
+	int r;
+
+	memset(&ofs, 0, sizeof(ofs));
+	ofs.upper_fd = ofs.workdir_fd = ofs.work_fd = -1;
+	ofs.state_fd = ofs.lock_fd = -1;
+	ovl_config_init(&ofs.config);
+	r = ovl_main_parse(argc, argv, &ofs.config, &a);
+	if (r < 0 || a.help || a.version) {
+		if (a.help)
+			ovl_main_usage(stdout);
+		else if (a.version)
+			printf("errovl %s (libfuse %s)\n", ERROVL_VERSION,
+			       fuse_pkgversion());
+		ovl_config_done(&ofs.config);
+		return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+	}
+	ofs.debug = a.debug;
+	ofs.foreground = a.foreground;
+	/* The kernel applied the caller's umask already. */
+	umask(0);
+	ovl_main_raise_nofile();
+	r = ovl_super_setup(&ofs);
+	if (r == 0)
+		r = ovl_volatile_setup(&ofs);
+	if (r == 0) {
+		r = ovl_main_run(&ofs, &a);
+		(void)ovl_lock_set_state(&ofs, "finalizing");
+		ovl_volatile_teardown(&ofs);
+	}
+	ovl_lock_release(&ofs);
+	ovl_super_free(&ofs);
+	ovl_config_done(&ofs.config);
+	return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}

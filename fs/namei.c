@@ -1,0 +1,836 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Lookup through the layers, and the in-memory node tree.
+ *
+ * Every object the kernel knows is a struct ovl_node; its address is
+ * the FUSE node id (the root answers to FUSE_ROOT_ID), stable for as
+ * long as the kernel holds a lookup on it. Nodes form a dentry-like
+ * tree: each holds a reference on its parent and its name, and live
+ * nodes are hashed by (parent, name) so a repeated lookup finds the
+ * same node and copy-up can walk the parent chain.
+ *
+ * A node keeps O_PATH fds on its real objects: the upper one (if any)
+ * and, for a merged directory, the lower directories that merge into
+ * it (top-most first, cut at the first opaque one); a non-directory
+ * keeps only the top-most lower. Everything else is *at() relative to
+ * those fds, so renames of real parents never invalidate anything.
+ *
+ * Lookup rules (kernel overlayfs): the top-most entry wins; a 0/0
+ * char-device whiteout hides what lies below; an opaque directory
+ * stops the descent; a non-directory hides everything below it, and a
+ * directory merges only with directories below it.
+ *
+ * A node is freed when the kernel forgot every lookup (forget and
+ * forget_multi only) and no child or open handle refers to it.
+ * Locking: see ovl_entry.h; tree_lock guards the table and the links.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ovl.h"
+
+#define OVL_HASH_MIN 1024
+
+static size_t ovl_hash(const struct ovl_node *parent, const char *name)
+{
+	uint64_t h = 1469598103934665603ULL ^ (uintptr_t)parent;
+
+	for (; *name; name++)
+		h = (h ^ (unsigned char)*name) * 1099511628211ULL;
+	return (size_t)(h ^ (h >> 29));
+}
+
+static struct ovl_node *ovl_node_alloc(mode_t type, unsigned int nr_lower)
+{
+	struct ovl_node *n = calloc(1, sizeof(*n));
+
+	if (!n)
+		return NULL;
+	if (nr_lower) {
+		n->lower = calloc(nr_lower, sizeof(*n->lower));
+		if (!n->lower) {
+			free(n);
+			return NULL;
+		}
+	}
+	n->type = type;
+	n->upper_fd = -1;
+	pthread_mutex_init(&n->lock, NULL);
+	return n;
+}
+
+static void ovl_node_free(struct ovl_node *n)
+{
+	if (n->upper_fd >= 0)
+		close(n->upper_fd);
+	for (unsigned int i = 0; i < n->nr_lower; i++)
+		close(n->lower[i].fd);
+	pthread_mutex_destroy(&n->lock);
+	free(n->lower);
+	free(n->name);
+	free(n);
+}
+
+/* Caller holds tree_lock. */
+static void ovl_hash_remove(struct ovl_fs *ofs, struct ovl_node *node)
+{
+	struct ovl_node **pp;
+
+	if (!node->hashed)
+		return;
+	pp = &ofs->hash[ovl_hash(node->parent, node->name) &
+			(ofs->hash_size - 1)];
+	for (; *pp; pp = &(*pp)->hnext) {
+		if (*pp == node) {
+			*pp = node->hnext;
+			break;
+		}
+	}
+	node->hnext = NULL;
+	node->hashed = false;
+	ofs->hash_count--;
+}
+
+/* Caller holds tree_lock. */
+static struct ovl_node *ovl_hash_find(struct ovl_fs *ofs,
+				      struct ovl_node *parent, const char *name)
+{
+	struct ovl_node *n;
+
+	n = ofs->hash[ovl_hash(parent, name) & (ofs->hash_size - 1)];
+	for (; n; n = n->hnext)
+		if (n->parent == parent && !strcmp(n->name, name))
+			return n;
+	return NULL;
+}
+
+/* Caller holds tree_lock. Growth failure keeps the old (longer) chains. */
+static void ovl_hash_insert(struct ovl_fs *ofs, struct ovl_node *node)
+{
+	size_t b;
+
+	if (ofs->hash_count >= ofs->hash_size * 2) {
+		size_t nsize = ofs->hash_size * 2;
+		struct ovl_node **nh = calloc(nsize, sizeof(*nh));
+
+		if (nh) {
+			for (size_t i = 0; i < ofs->hash_size; i++) {
+				struct ovl_node *n = ofs->hash[i], *next;
+
+				for (; n; n = next) {
+					next = n->hnext;
+					b = ovl_hash(n->parent, n->name) &
+					    (nsize - 1);
+					n->hnext = nh[b];
+					nh[b] = n;
+				}
+			}
+			free(ofs->hash);
+			ofs->hash = nh;
+			ofs->hash_size = nsize;
+		}
+	}
+	b = ovl_hash(node->parent, node->name) & (ofs->hash_size - 1);
+	node->hnext = ofs->hash[b];
+	ofs->hash[b] = node;
+	node->hashed = true;
+	ofs->hash_count++;
+}
+
+/* Caller holds tree_lock. */
+static void ovl_all_remove(struct ovl_fs *ofs, struct ovl_node *n)
+{
+	if (n->all_prev)
+		n->all_prev->all_next = n->all_next;
+	else if (ofs->all == n)
+		ofs->all = n->all_next;
+	if (n->all_next)
+		n->all_next->all_prev = n->all_prev;
+	n->all_prev = n->all_next = NULL;
+}
+
+/*
+ * Drops nodes that nobody refers to any more, walking up the parents
+ * whose last reference went away. Caller holds tree_lock; the freeing
+ * (close) happens after it is released.
+ */
+static struct ovl_node *ovl_node_reap(struct ovl_fs *ofs, struct ovl_node *n)
+{
+	struct ovl_node *dead = NULL;
+
+	while (n && n != ofs->root && !n->nlookup && !n->refs) {
+		struct ovl_node *p = n->parent;
+
+		ovl_hash_remove(ofs, n);
+		ovl_all_remove(ofs, n);
+		n->hnext = dead;
+		dead = n;
+		n = p;
+		if (n)
+			n->refs--;
+	}
+	return dead;
+}
+
+static void ovl_node_free_list(struct ovl_node *dead)
+{
+	while (dead) {
+		struct ovl_node *next = dead->hnext;
+
+		ovl_node_free(dead);
+		dead = next;
+	}
+}
+
+/**
+ * ovl_node_get - take a reference that keeps @node alive (open handles)
+ * @ofs: the mount
+ * @node: the node
+ */
+void ovl_node_get(struct ovl_fs *ofs, struct ovl_node *node)
+{
+	pthread_mutex_lock(&ofs->tree_lock);
+	node->refs++;
+	pthread_mutex_unlock(&ofs->tree_lock);
+}
+
+/**
+ * ovl_node_put - drop a reference from ovl_node_get() or ovl_node_name()
+ * @ofs: the mount
+ * @node: the node; may be freed
+ */
+void ovl_node_put(struct ovl_fs *ofs, struct ovl_node *node)
+{
+	struct ovl_node *dead;
+
+	pthread_mutex_lock(&ofs->tree_lock);
+	node->refs--;
+	dead = ovl_node_reap(ofs, node);
+	pthread_mutex_unlock(&ofs->tree_lock);
+	ovl_node_free_list(dead);
+}
+
+/**
+ * ovl_node - the node behind a FUSE node id
+ * @req: the request
+ * @ino: node id the kernel sent
+ *
+ * Return: the node (the kernel only sends ids it was given).
+ */
+struct ovl_node *ovl_node(fuse_req_t req, fuse_ino_t ino)
+{
+	if (ino == FUSE_ROOT_ID)
+		return ovl_fs(req)->root;
+	return (struct ovl_node *)(uintptr_t)ino;
+}
+
+/**
+ * ovl_node_ino - the FUSE node id of @node
+ * @ofs: the mount
+ * @node: the node
+ *
+ * Return: FUSE_ROOT_ID for the root, the address otherwise.
+ */
+fuse_ino_t ovl_node_ino(struct ovl_fs *ofs, struct ovl_node *node)
+{
+	if (node == ofs->root)
+		return FUSE_ROOT_ID;
+	return (fuse_ino_t)(uintptr_t)node;
+}
+
+/**
+ * ovl_node_upper - the upper O_PATH fd of @node
+ * @node: the node
+ *
+ * Return: the fd, or -1 while the node has no upper object.
+ */
+int ovl_node_upper(struct ovl_node *node)
+{
+	return __atomic_load_n(&node->upper_fd, __ATOMIC_ACQUIRE);
+}
+
+/**
+ * ovl_node_real - the top-most real object of @node
+ * @node: the node
+ * @ret_layer: 0 for the upper, else the lower layer index
+ *
+ * Return: its O_PATH fd.
+ */
+int ovl_node_real(struct ovl_node *node, unsigned int *ret_layer)
+{
+	int fd = ovl_node_upper(node);
+
+	if (fd >= 0 || !node->nr_lower) {
+		*ret_layer = 0;
+		return fd;
+	}
+	*ret_layer = node->lower[0].layer;
+	return node->lower[0].fd;
+}
+
+/**
+ * ovl_node_name - copy the current name and parent of @node
+ * @ofs: the mount
+ * @node: a node other than the root
+ * @ret_parent: its parent, with a reference (ovl_node_put() it)
+ *
+ * Return: a malloc'd copy of the name, or NULL (out of memory).
+ */
+char *ovl_node_name(struct ovl_fs *ofs, struct ovl_node *node,
+		    struct ovl_node **ret_parent)
+{
+	char *name;
+
+	pthread_mutex_lock(&ofs->tree_lock);
+	name = strdup(node->name);
+	if (name) {
+		node->parent->refs++;
+		*ret_parent = node->parent;
+	}
+	pthread_mutex_unlock(&ofs->tree_lock);
+	return name;
+}
+
+/* Appends a lower directory or object to @n. */
+static int ovl_lookup_add_lower(struct ovl_node *n, int fd_dir,
+				const char *name, unsigned int layer)
+{
+	int fd = openat(fd_dir, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	n->lower[n->nr_lower].fd = fd;
+	n->lower[n->nr_lower].layer = layer;
+	n->nr_lower++;
+	return 0;
+}
+
+/* Is there a fuse-overlayfs ".wh.NAME" whiteout of @name in @dirfd? */
+static bool ovl_lookup_wh_file(int dirfd, const char *name)
+{
+	char buf[NAME_MAX + 8];
+	struct stat st;
+
+	if (strlen(name) > NAME_MAX - 4)
+		return false;
+	snprintf(buf, sizeof(buf), ".wh.%s", name);
+	return fstatat(dirfd, buf, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+/**
+ * ovl_lookup_real - look @name up in the real layers under @parent
+ * @ofs: the mount
+ * @parent: the merged parent directory
+ * @name: the name
+ * @ret: a new, unhashed node (nlookup 0, no parent yet)
+ *
+ * Return: 0, -ENOENT, -EIO (unsupported on-disk feature), -errno.
+ */
+int ovl_lookup_real(struct ovl_fs *ofs, struct ovl_node *parent,
+		    const char *name, struct ovl_node **ret)
+{
+	struct ovl_node *n;
+	int ufd = ovl_node_upper(parent), fd = -1, opaque = 0, r;
+	mode_t type = 0;
+	struct stat st;
+	bool stop = false;
+
+	if (!S_ISDIR(parent->type))
+		return -ENOTDIR;
+	if (ovl_name_is_private(name))
+		return -ENOENT;
+	n = ovl_node_alloc(0, parent->nr_lower);
+	if (!n)
+		return -ENOMEM;
+	if (ufd >= 0) {
+		if (fstatat(ufd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+			if (ovl_is_whiteout(&st)) {
+				r = -ENOENT;
+				goto out_free;
+			}
+			fd = openat(ufd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+			if (fd < 0) {
+				r = -errno;
+				goto out_free;
+			}
+			n->upper_fd = fd;
+			type = st.st_mode & S_IFMT;
+			r = ovl_check_unsupported_xattrs(ofs, fd, name);
+			if (r < 0)
+				goto out_free;
+			if (S_ISDIR(st.st_mode)) {
+				r = ovl_get_opaque(ofs, fd, &opaque);
+				if (r < 0)
+					goto out_free;
+				stop = opaque;
+			} else {
+				stop = true;
+			}
+		} else if (errno != ENOENT) {
+			r = -errno;
+			goto out_free;
+		} else if (ovl_lookup_wh_file(ufd, name)) {
+			r = -ENOENT;
+			goto out_free;
+		}
+	}
+	for (unsigned int i = 0; i < parent->nr_lower && !stop; i++) {
+		int lfd = parent->lower[i].fd;
+
+		if (fstatat(lfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			if (errno != ENOENT) {
+				r = -errno;
+				goto out_free;
+			}
+			if (ovl_lookup_wh_file(lfd, name))
+				break;
+			continue;
+		}
+		if (ovl_is_whiteout(&st))
+			break;
+		if (type && !S_ISDIR(st.st_mode))
+			break; /* a directory above hides this non-directory */
+		r = ovl_lookup_add_lower(n, lfd, name, parent->lower[i].layer);
+		if (r < 0)
+			goto out_free;
+		r = ovl_check_unsupported_xattrs(
+			ofs, n->lower[n->nr_lower - 1].fd, name);
+		if (r < 0)
+			goto out_free;
+		if (!type)
+			type = st.st_mode & S_IFMT;
+		if (!S_ISDIR(st.st_mode))
+			break;
+		r = ovl_get_opaque(ofs, n->lower[n->nr_lower - 1].fd, &opaque);
+		if (r < 0)
+			goto out_free;
+		if (opaque)
+			break;
+	}
+	if (!type) {
+		r = -ENOENT;
+		goto out_free;
+	}
+	n->type = type;
+	/* Only a directory with an upper can hide lowers it does not have. */
+	n->opaque = S_ISDIR(type) && n->upper_fd >= 0 && !n->nr_lower;
+	*ret = n;
+	return 0;
+
+out_free:
+	ovl_node_free(n);
+	return r;
+}
+
+/**
+ * ovl_lower_exists - does a lower layer show @name under @parent?
+ * @ofs: the mount
+ * @parent: merged parent directory
+ * @name: the name
+ *
+ * Decides whether removing @name must leave a whiteout.
+ *
+ * Return: 1 yes, 0 no, -errno.
+ */
+int ovl_lower_exists(struct ovl_fs *ofs, struct ovl_node *parent,
+		     const char *name)
+{
+	struct stat st;
+
+	for (unsigned int i = 0; i < parent->nr_lower; i++) {
+		int lfd = parent->lower[i].fd;
+
+		if (fstatat(lfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			if (errno != ENOENT)
+				return -errno;
+			if (ovl_lookup_wh_file(lfd, name))
+				return 0;
+			continue;
+		}
+		return !ovl_is_whiteout(&st);
+	}
+	return 0;
+}
+
+static void ovl_entry_fill(struct ovl_fs *ofs, struct ovl_node *node,
+			   struct fuse_entry_param *e)
+{
+	e->ino = ovl_node_ino(ofs, node);
+	e->attr_timeout = ofs->config.timeout;
+	e->entry_timeout = ofs->config.timeout;
+}
+
+/*
+ * Hashes @n as (@parent, @name) with one lookup, or takes the node a
+ * racing lookup hashed first (then @n is freed). Returns the node.
+ */
+static struct ovl_node *ovl_node_hash_new(struct ovl_fs *ofs,
+					  struct ovl_node *parent,
+					  const char *name, struct ovl_node *n,
+					  bool replace)
+{
+	struct ovl_node *old, *dead = NULL;
+
+	pthread_mutex_lock(&ofs->tree_lock);
+	old = ovl_hash_find(ofs, parent, name);
+	if (old && !replace) {
+		old->nlookup++;
+		pthread_mutex_unlock(&ofs->tree_lock);
+		ovl_node_free(n);
+		return old;
+	}
+	if (old) {
+		ovl_hash_remove(ofs, old);
+		dead = ovl_node_reap(ofs, old);
+	}
+	n->parent = parent;
+	parent->refs++;
+	n->nlookup = 1;
+	ovl_hash_insert(ofs, n);
+	n->all_next = ofs->all;
+	if (ofs->all)
+		ofs->all->all_prev = n;
+	ofs->all = n;
+	pthread_mutex_unlock(&ofs->tree_lock);
+	ovl_node_free_list(dead);
+	return n;
+}
+
+/**
+ * ovl_do_lookup - look @name up and take one kernel lookup on it
+ * @ofs: the mount
+ * @parent: merged parent directory
+ * @name: the name
+ * @e: entry to fill (node id, attributes, timeouts)
+ *
+ * Return: 0 or -errno (-ENOENT when nothing is visible).
+ */
+int ovl_do_lookup(struct ovl_fs *ofs, struct ovl_node *parent, const char *name,
+		  struct fuse_entry_param *e)
+{
+	struct ovl_node *n;
+	int r;
+
+	pthread_mutex_lock(&ofs->tree_lock);
+	n = ovl_hash_find(ofs, parent, name);
+	if (n)
+		n->nlookup++;
+	pthread_mutex_unlock(&ofs->tree_lock);
+	if (!n) {
+		r = ovl_lookup_real(ofs, parent, name, &n);
+		if (r < 0)
+			return r;
+		n->name = strdup(name);
+		if (!n->name) {
+			ovl_node_free(n);
+			return -ENOMEM;
+		}
+		n = ovl_node_hash_new(ofs, parent, name, n, false);
+	}
+	r = ovl_node_stat(ofs, n, &e->attr);
+	if (r < 0) {
+		ovl_op_forget_one(ofs, n, 1);
+		return r;
+	}
+	ovl_entry_fill(ofs, n, e);
+	return 0;
+}
+
+/**
+ * ovl_node_install - hash a newly created upper object as @name
+ * @ofs: the mount
+ * @parent: its merged parent
+ * @name: its name
+ * @upper_fd: O_PATH fd of the new upper object; owned by the node now
+ * @opaque: it is an opaque directory
+ * @e: entry to fill; the node gets one kernel lookup
+ *
+ * Any node previously hashed under @name is unhashed: the name now
+ * means the new object.
+ *
+ * Return: 0 or -errno (@upper_fd is closed then).
+ */
+int ovl_node_install(struct ovl_fs *ofs, struct ovl_node *parent,
+		     const char *name, int upper_fd, bool opaque,
+		     struct fuse_entry_param *e)
+{
+	struct ovl_node *n;
+	struct stat st;
+	int r;
+
+	if (fstatat(upper_fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) <
+	    0) {
+		r = -errno;
+		close(upper_fd);
+		return r;
+	}
+	n = ovl_node_alloc(st.st_mode & S_IFMT, 0);
+	if (n)
+		n->name = strdup(name);
+	if (!n || !n->name) {
+		close(upper_fd);
+		if (n)
+			ovl_node_free(n);
+		return -ENOMEM;
+	}
+	n->upper_fd = upper_fd;
+	n->opaque = opaque || S_ISDIR(st.st_mode);
+	n = ovl_node_hash_new(ofs, parent, name, n, true);
+	r = ovl_node_stat(ofs, n, &e->attr);
+	if (r < 0) {
+		ovl_op_forget_one(ofs, n, 1);
+		return r;
+	}
+	ovl_entry_fill(ofs, n, e);
+	return 0;
+}
+
+/**
+ * ovl_node_unhash - @node's name no longer refers to it (removed)
+ * @ofs: the mount
+ * @node: the node
+ */
+void ovl_node_unhash(struct ovl_fs *ofs, struct ovl_node *node)
+{
+	pthread_mutex_lock(&ofs->tree_lock);
+	ovl_hash_remove(ofs, node);
+	pthread_mutex_unlock(&ofs->tree_lock);
+}
+
+/**
+ * ovl_node_move - record a rename of @node to (@newparent, @newname)
+ * @ofs: the mount
+ * @node: the renamed node
+ * @newparent: its new parent
+ * @newname: its new name
+ *
+ * A node hashed under the target name is unhashed (it was replaced).
+ */
+void ovl_node_move(struct ovl_fs *ofs, struct ovl_node *node,
+		   struct ovl_node *newparent, const char *newname)
+{
+	struct ovl_node *old, *oldparent, *dead = NULL;
+	char *name = strdup(newname);
+
+	pthread_mutex_lock(&ofs->tree_lock);
+	old = ovl_hash_find(ofs, newparent, newname);
+	if (old && old != node)
+		ovl_hash_remove(ofs, old);
+	ovl_hash_remove(ofs, node);
+	if (!name) {
+		/* Cannot record the name: the node stays unhashed. */
+		pthread_mutex_unlock(&ofs->tree_lock);
+		return;
+	}
+	oldparent = node->parent;
+	newparent->refs++;
+	node->parent = newparent;
+	free(node->name);
+	node->name = name;
+	ovl_hash_insert(ofs, node);
+	oldparent->refs--;
+	dead = ovl_node_reap(ofs, oldparent);
+	pthread_mutex_unlock(&ofs->tree_lock);
+	ovl_node_free_list(dead);
+}
+
+/**
+ * ovl_op_forget_one - drop @nlookup kernel lookups of @node
+ * @ofs: the mount
+ * @node: the node; may be freed
+ * @nlookup: lookups to drop
+ */
+void ovl_op_forget_one(struct ovl_fs *ofs, struct ovl_node *node,
+		       uint64_t nlookup)
+{
+	struct ovl_node *dead;
+
+	pthread_mutex_lock(&ofs->tree_lock);
+	if (nlookup > node->nlookup) {
+		ovl_dbg(ofs, "forget: count %llu above %llu",
+			(unsigned long long)nlookup,
+			(unsigned long long)node->nlookup);
+		nlookup = node->nlookup;
+	}
+	node->nlookup -= nlookup;
+	dead = ovl_node_reap(ofs, node);
+	pthread_mutex_unlock(&ofs->tree_lock);
+	ovl_node_free_list(dead);
+}
+
+void ovl_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct ovl_fs *ofs = ovl_fs(req);
+	struct fuse_entry_param e;
+	int r;
+
+	memset(&e, 0, sizeof(e));
+	r = ovl_do_lookup(ofs, ovl_node(req, parent), name, &e);
+	ovl_dbg(ofs, "lookup(%lu, %s) = %d ino %lu", (unsigned long)parent,
+		name, r, (unsigned long)e.ino);
+	if (r == -ENOENT) {
+		/* A negative entry the kernel may cache like a positive one. */
+		e.ino = 0;
+		e.entry_timeout = ofs->config.timeout;
+		fuse_reply_entry(req, &e);
+		return;
+	}
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_entry(req, &e);
+}
+
+void ovl_op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	struct ovl_fs *ofs = ovl_fs(req);
+
+	ovl_dbg(ofs, "forget(%lu, %llu)", (unsigned long)ino,
+		(unsigned long long)nlookup);
+	ovl_op_forget_one(ofs, ovl_node(req, ino), nlookup);
+	fuse_reply_none(req);
+}
+
+void ovl_op_forget_multi(fuse_req_t req, size_t count,
+			 struct fuse_forget_data *forgets)
+{
+	struct ovl_fs *ofs = ovl_fs(req);
+
+	for (size_t i = 0; i < count; i++) {
+		ovl_dbg(ofs, "forget(%lu, %llu)", (unsigned long)forgets[i].ino,
+			(unsigned long long)forgets[i].nlookup);
+		ovl_op_forget_one(ofs, ovl_node(req, forgets[i].ino),
+				  forgets[i].nlookup);
+	}
+	fuse_reply_none(req);
+}
+
+/**
+ * ovl_nodes_init - create the node table and the root node
+ * @ofs: the mount, layers already open
+ *
+ * Return: 0 or -errno.
+ */
+int ovl_nodes_init(struct ovl_fs *ofs)
+{
+	struct ovl_node *root;
+	unsigned int n = ofs->config.nr_lower;
+
+	pthread_mutex_init(&ofs->tree_lock, NULL);
+	pthread_rwlock_init(&ofs->rename_lock, NULL);
+	ofs->hash_size = OVL_HASH_MIN;
+	ofs->hash = calloc(ofs->hash_size, sizeof(*ofs->hash));
+	root = ovl_node_alloc(S_IFDIR, n);
+	if (!ofs->hash || !root) {
+		free(root);
+		return -ENOMEM;
+	}
+	root->name = strdup("/");
+	if (!root->name) {
+		ovl_node_free(root);
+		return -ENOMEM;
+	}
+	if (ofs->upper_fd >= 0) {
+		root->upper_fd = fcntl(ofs->upper_fd, F_DUPFD_CLOEXEC, 3);
+		if (root->upper_fd < 0) {
+			int r = -errno;
+
+			ovl_node_free(root);
+			return r;
+		}
+	}
+	for (unsigned int i = 0; i < n; i++) {
+		root->lower[i].fd =
+			fcntl(ofs->lower_fds[i], F_DUPFD_CLOEXEC, 3);
+		if (root->lower[i].fd < 0) {
+			int r = -errno;
+
+			ovl_node_free(root);
+			return r;
+		}
+		root->lower[i].layer = i + 1;
+		root->nr_lower++;
+	}
+	root->nlookup = 1;
+	ofs->root = root;
+	return 0;
+}
+
+/**
+ * ovl_nodes_free - free every node at unmount
+ * @ofs: the mount; no request runs any more
+ */
+void ovl_nodes_free(struct ovl_fs *ofs)
+{
+	struct ovl_node *n, *next;
+
+	for (n = ofs->all; n; n = next) {
+		next = n->all_next;
+		ovl_node_free(n);
+	}
+	ofs->all = NULL;
+	free(ofs->hash);
+	ofs->hash = NULL;
+	if (ofs->root)
+		ovl_node_free(ofs->root);
+	ofs->root = NULL;
+}
+
+/**
+ * ovl_node_discard - free a node from ovl_lookup_real() never hashed
+ * @node: the node
+ */
+void ovl_node_discard(struct ovl_node *node)
+{
+	ovl_node_free(node);
+}
+
+/**
+ * ovl_node_find - the node hashed as (@parent, @name), with a lookup
+ * @ofs: the mount
+ * @parent: parent node
+ * @name: name
+ *
+ * Return: the node with one more kernel lookup (drop it with
+ * ovl_op_forget_one()), or NULL when no node has that name.
+ */
+struct ovl_node *ovl_node_find(struct ovl_fs *ofs, struct ovl_node *parent,
+			       const char *name)
+{
+	struct ovl_node *n;
+
+	pthread_mutex_lock(&ofs->tree_lock);
+	n = ovl_hash_find(ofs, parent, name);
+	if (n)
+		n->nlookup++;
+	pthread_mutex_unlock(&ofs->tree_lock);
+	return n;
+}
+
+/**
+ * ovl_node_entry - take one more kernel lookup on @node and describe it
+ * @ofs: the mount
+ * @node: the node (a hard link's source: the kernel expects its id)
+ * @e: entry to fill
+ *
+ * Return: 0 or -errno (no lookup taken then).
+ */
+int ovl_node_entry(struct ovl_fs *ofs, struct ovl_node *node,
+		   struct fuse_entry_param *e)
+{
+	int r = ovl_node_stat(ofs, node, &e->attr);
+
+	if (r < 0)
+		return r;
+	pthread_mutex_lock(&ofs->tree_lock);
+	node->nlookup++;
+	pthread_mutex_unlock(&ofs->tree_lock);
+	ovl_entry_fill(ofs, node, e);
+	return 0;
+}

@@ -1,0 +1,516 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Directory listing: opendir, readdir, readdirplus, releasedir,
+ * fsyncdir, and the merged emptiness test used by rmdir and rename.
+ *
+ * A directory made of one real directory (upper-only, opaque, or a
+ * single lower) is streamed straight from the real directory: the
+ * offsets are the real telldir() cookies, so telldir/seekdir are as
+ * stable as the underlying filesystem makes them and nothing is held
+ * in memory. Only whiteouts and ".wh.*" names are filtered out.
+ *
+ * A merged directory is read once per open handle, at the first
+ * readdir at offset 0, layer by layer from the top: a name is listed
+ * the first time it is met, whiteouts (0/0 devices, ".wh.NAME") hide
+ * the name in the layers below, and an opaque lower stops the descent
+ * (the node's lower list is already cut there). The result is an
+ * array whose index + 1 is the offset handed to the kernel, so seekdir
+ * to any offset returned earlier is exact. The array lives as long as
+ * the handle and is freed at releasedir: memory follows the
+ * directories open now, not the largest one ever listed. A seekdir to
+ * 0 re-reads the layers (rewinddir sees changes, as POSIX asks).
+ *
+ * d_ino is composed like st_ino (ovl_compose_ino()) from the layer
+ * the listed entry comes from, so it equals what stat() reports.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ovl.h"
+
+struct ovl_dirent {
+	char *name;
+	ino_t ino;
+	unsigned char type; /* DT_* */
+	bool hidden; /* whited out: only keeps the name from lower layers */
+};
+
+/* Per-handle readdir state; protected by lock. */
+struct ovl_dir {
+	pthread_mutex_t lock;
+	DIR *dp; /* streaming mode: the real directory */
+	unsigned int layer; /* its layer */
+	struct ovl_dirent *ents; /* merged mode: entries, index + 1 = off */
+	size_t nr, cap;
+	size_t *set; /* open-addressing set of ents indices + 1 */
+	size_t set_size;
+	bool loaded; /* ents is built */
+};
+
+static size_t ovl_dir_hash(const char *s)
+{
+	size_t h = 5381;
+
+	for (; *s; s++)
+		h = h * 33 + (unsigned char)*s;
+	return h;
+}
+
+static void ovl_dir_clear(struct ovl_dir *d)
+{
+	for (size_t i = 0; i < d->nr; i++)
+		free(d->ents[i].name);
+	free(d->ents);
+	free(d->set);
+	d->ents = NULL;
+	d->set = NULL;
+	d->nr = d->cap = d->set_size = 0;
+	d->loaded = false;
+}
+
+static int ovl_dir_set_grow(struct ovl_dir *d)
+{
+	size_t nsize = d->set_size ? d->set_size * 2 : 64;
+	size_t *ns = calloc(nsize, sizeof(*ns));
+
+	if (!ns)
+		return -ENOMEM;
+	for (size_t i = 0; i < d->nr; i++) {
+		size_t b = ovl_dir_hash(d->ents[i].name) & (nsize - 1);
+
+		while (ns[b])
+			b = (b + 1) & (nsize - 1);
+		ns[b] = i + 1;
+	}
+	free(d->set);
+	d->set = ns;
+	d->set_size = nsize;
+	return 0;
+}
+
+/* Adds @name unless present. Returns 1 added, 0 present, -ENOMEM. */
+static int ovl_dir_add(struct ovl_dir *d, const char *name, ino_t ino,
+		       unsigned char type, bool hidden)
+{
+	size_t b;
+	int r;
+
+	if (d->nr * 2 >= d->set_size) {
+		r = ovl_dir_set_grow(d);
+		if (r < 0)
+			return r;
+	}
+	b = ovl_dir_hash(name) & (d->set_size - 1);
+	for (; d->set[b]; b = (b + 1) & (d->set_size - 1))
+		if (!strcmp(d->ents[d->set[b] - 1].name, name))
+			return 0;
+	if (d->nr == d->cap) {
+		size_t ncap = d->cap ? d->cap * 2 : 32;
+		struct ovl_dirent *ne = realloc(d->ents, ncap * sizeof(*ne));
+
+		if (!ne)
+			return -ENOMEM;
+		d->ents = ne;
+		d->cap = ncap;
+	}
+	d->ents[d->nr].name = strdup(name);
+	if (!d->ents[d->nr].name)
+		return -ENOMEM;
+	d->ents[d->nr].ino = ino;
+	d->ents[d->nr].type = type;
+	d->ents[d->nr].hidden = hidden;
+	d->set[b] = ++d->nr;
+	return 1;
+}
+
+static DIR *ovl_dir_open_real(int fd)
+{
+	int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *dp;
+
+	if (dfd < 0)
+		return NULL;
+	dp = fdopendir(dfd);
+	if (!dp)
+		close(dfd);
+	return dp;
+}
+
+/*
+ * Classifies one real entry: 1 = show, 0 = whiteout (hides the name
+ * below), -1 = skip entirely (. and ..), and fills *type.
+ */
+static int ovl_dir_classify(DIR *dp, struct dirent *de, unsigned char *type)
+{
+	struct stat st;
+
+	if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+		return -1;
+	*type = de->d_type;
+	if (de->d_type == DT_CHR || de->d_type == DT_UNKNOWN) {
+		if (fstatat(dirfd(dp), de->d_name, &st, AT_SYMLINK_NOFOLLOW) <
+		    0)
+			return -1; /* vanished meanwhile */
+		if (ovl_is_whiteout(&st))
+			return 0;
+		*type = IFTODT(st.st_mode);
+	}
+	return 1;
+}
+
+static int ovl_dir_read_layer(struct ovl_fs *ofs, struct ovl_dir *d, int fd,
+			      unsigned int layer)
+{
+	struct dirent *de;
+	unsigned char type;
+	DIR *dp = ovl_dir_open_real(fd);
+	int r = 0, c;
+
+	if (!dp)
+		return -errno;
+	while ((errno = 0, de = readdir(dp))) {
+		c = ovl_dir_classify(dp, de, &type);
+		if (c < 0)
+			continue;
+		if (ovl_name_is_private(de->d_name)) {
+			/* ".wh.NAME" hides NAME below; sentinels hide nothing. */
+			if (strncmp(de->d_name, ".wh..wh.", 8) &&
+			    strcmp(de->d_name, ".wh..opq") && de->d_name[4])
+				r = ovl_dir_add(d, de->d_name + 4, 0, 0, true);
+		} else {
+			r = ovl_dir_add(d, de->d_name,
+					ovl_compose_ino(ofs, layer, de->d_ino),
+					type, c == 0);
+		}
+		if (r < 0)
+			break;
+		r = 0;
+	}
+	if (r == 0 && errno)
+		r = -errno;
+	closedir(dp);
+	return r;
+}
+
+static int ovl_dir_load(struct ovl_fs *ofs, struct ovl_node *node,
+			struct ovl_dir *d)
+{
+	int ufd = ovl_node_upper(node), r = 0;
+
+	ovl_dir_clear(d);
+	if (ufd >= 0)
+		r = ovl_dir_read_layer(ofs, d, ufd, 0);
+	for (unsigned int i = 0; i < node->nr_lower && r == 0; i++)
+		r = ovl_dir_read_layer(ofs, d, node->lower[i].fd,
+				       node->lower[i].layer);
+	if (r < 0)
+		ovl_dir_clear(d);
+	else
+		d->loaded = true;
+	return r;
+}
+
+/**
+ * ovl_dir_is_empty - does the merged view of @node list nothing?
+ * @ofs: the mount
+ * @node: a directory node
+ *
+ * Return: 1 empty, 0 not empty, -errno.
+ */
+int ovl_dir_is_empty(struct ovl_fs *ofs, struct ovl_node *node)
+{
+	struct ovl_dir d;
+	int r;
+
+	memset(&d, 0, sizeof(d));
+	r = ovl_dir_load(ofs, node, &d);
+	if (r == 0) {
+		r = 1;
+		for (size_t i = 0; i < d.nr; i++)
+			if (!d.ents[i].hidden)
+				r = 0;
+	}
+	ovl_dir_clear(&d);
+	return r;
+}
+
+static bool ovl_dir_streams(struct ovl_node *node)
+{
+	return (ovl_node_upper(node) >= 0) + node->nr_lower == 1;
+}
+
+void ovl_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct ovl_fs *ofs = ovl_fs(req);
+	struct ovl_node *node = ovl_node(req, ino);
+	struct ovl_handle *h;
+	int r = 0;
+
+	h = ovl_handle_new(ofs, node);
+	if (h)
+		h->dir = calloc(1, sizeof(*h->dir));
+	if (!h || !h->dir) {
+		r = -ENOMEM;
+	} else {
+		pthread_mutex_init(&h->dir->lock, NULL);
+		if (ovl_dir_streams(node)) {
+			h->dir->dp = ovl_dir_open_real(
+				ovl_node_real(node, &h->dir->layer));
+			if (!h->dir->dp)
+				r = -errno;
+		}
+	}
+	ovl_dbg(ofs, "opendir(%lu) = %d", (unsigned long)ino, r);
+	if (r < 0) {
+		if (h) {
+			free(h->dir);
+			h->dir = NULL;
+			ovl_handle_free(ofs, h);
+		}
+		fuse_reply_err(req, -r);
+		return;
+	}
+	fi->fh = (uint64_t)(uintptr_t)h;
+	if (fuse_reply_open(req, fi) == -ENOENT)
+		ovl_op_releasedir_handle(ofs, h);
+}
+
+/* Appends one entry; returns its size, or 0 when the buffer is full. */
+static size_t ovl_dir_emit(fuse_req_t req, struct ovl_fs *ofs,
+			   struct ovl_node *node, bool plus, char *buf,
+			   size_t rem, const char *name, ino_t ino,
+			   unsigned char type, off_t next)
+{
+	struct fuse_entry_param e;
+	size_t n;
+	bool looked = false;
+
+	memset(&e, 0, sizeof(e));
+	e.attr.st_ino = ino;
+	e.attr.st_mode = DTTOIF(type);
+	if (!plus) {
+		n = fuse_add_direntry(req, buf, rem, name, &e.attr, next);
+		return n > rem ? 0 : n;
+	}
+	if (strcmp(name, ".") && strcmp(name, "..")) {
+		if (ovl_do_lookup(ofs, node, name, &e) == 0) {
+			looked = true;
+		} else {
+			memset(&e, 0, sizeof(e));
+			e.attr.st_ino = ino;
+			e.attr.st_mode = DTTOIF(type);
+		}
+	}
+	n = fuse_add_direntry_plus(req, buf, rem, name, &e, next);
+	if (n > rem) {
+		if (looked)
+			ovl_op_forget_one(ofs, ovl_node(req, e.ino), 1);
+		return 0;
+	}
+	return n;
+}
+
+static int ovl_dir_fill_stream(fuse_req_t req, struct ovl_fs *ofs,
+			       struct ovl_node *node, struct ovl_dir *d,
+			       bool plus, char *buf, size_t size, off_t off,
+			       size_t *ret_len)
+{
+	struct dirent *de;
+	unsigned char type;
+	size_t len = 0, n;
+	long pos;
+
+	if (telldir(d->dp) != off) {
+		if (off == 0)
+			rewinddir(d->dp);
+		else
+			seekdir(d->dp, off);
+	}
+	for (;;) {
+		pos = telldir(d->dp);
+		errno = 0;
+		de = readdir(d->dp);
+		if (!de) {
+			if (errno)
+				return -errno;
+			break;
+		}
+		if (ovl_name_is_private(de->d_name))
+			continue;
+		type = de->d_type;
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
+		    ovl_dir_classify(d->dp, de, &type) <= 0)
+			continue;
+		n = ovl_dir_emit(req, ofs, node, plus, buf + len, size - len,
+				 de->d_name,
+				 ovl_compose_ino(ofs, d->layer, de->d_ino),
+				 type, telldir(d->dp));
+		if (!n) {
+			seekdir(d->dp, pos);
+			break;
+		}
+		len += n;
+	}
+	*ret_len = len;
+	return 0;
+}
+
+static int ovl_dir_fill_merged(fuse_req_t req, struct ovl_fs *ofs,
+			       struct ovl_node *node, struct ovl_dir *d,
+			       bool plus, char *buf, size_t size, off_t off,
+			       size_t *ret_len)
+{
+	size_t len = 0, n;
+	struct stat st;
+	int r;
+
+	if (off == 0 || !d->loaded) {
+		r = ovl_dir_load(ofs, node, d);
+		if (r < 0)
+			return r;
+	}
+	/* Index 0 is ".", 1 "..", 2 + k is ents[k]; offset = index + 1. */
+	for (off_t i = off; i < (off_t)d->nr + 2; i++) {
+		const char *name;
+		ino_t ino;
+		unsigned char type = DT_DIR;
+
+		if (i < 2) {
+			unsigned int layer;
+			int fd = ovl_node_real(node, &layer);
+
+			name = i == 0 ? "." : "..";
+			if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+				st.st_ino = 0;
+			ino = ovl_compose_ino(ofs, layer, st.st_ino);
+		} else {
+			struct ovl_dirent *de = &d->ents[i - 2];
+
+			if (de->hidden)
+				continue;
+			name = de->name;
+			ino = de->ino;
+			type = de->type;
+		}
+		n = ovl_dir_emit(req, ofs, node, plus, buf + len, size - len,
+				 name, ino, type, i + 1);
+		if (!n)
+			break;
+		len += n;
+	}
+	*ret_len = len;
+	return 0;
+}
+
+static void ovl_dir_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+			 struct fuse_file_info *fi, bool plus)
+{
+	struct ovl_fs *ofs = ovl_fs(req);
+	struct ovl_handle *h = (struct ovl_handle *)(uintptr_t)fi->fh;
+	struct ovl_node *node = ovl_node(req, ino);
+	size_t len = 0;
+	char *buf;
+	int r;
+
+	buf = malloc(size ? size : 1);
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	pthread_mutex_lock(&h->dir->lock);
+	if (h->dir->dp)
+		r = ovl_dir_fill_stream(req, ofs, node, h->dir, plus, buf, size,
+					off, &len);
+	else
+		r = ovl_dir_fill_merged(req, ofs, node, h->dir, plus, buf, size,
+					off, &len);
+	pthread_mutex_unlock(&h->dir->lock);
+	ovl_dbg(ofs, "readdir%s(%lu, %zu, %lld) = %d, %zu bytes",
+		plus ? "plus" : "", (unsigned long)ino, size, (long long)off, r,
+		len);
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_buf(req, buf, len);
+	free(buf);
+}
+
+void ovl_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	ovl_dir_read(req, ino, size, off, fi, false);
+}
+
+void ovl_op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+			struct fuse_file_info *fi)
+{
+	ovl_dir_read(req, ino, size, off, fi, true);
+}
+
+/**
+ * ovl_op_releasedir_handle - free a directory handle and its listing
+ * @ofs: the mount
+ * @h: the handle from opendir
+ */
+void ovl_op_releasedir_handle(struct ovl_fs *ofs, struct ovl_handle *h)
+{
+	if (h->dir) {
+		if (h->dir->dp)
+			closedir(h->dir->dp);
+		ovl_dir_clear(h->dir);
+		pthread_mutex_destroy(&h->dir->lock);
+		free(h->dir);
+	}
+	ovl_handle_free(ofs, h);
+}
+
+void ovl_op_releasedir(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct ovl_fs *ofs = ovl_fs(req);
+
+	ovl_dbg(ofs, "releasedir(%lu)", (unsigned long)ino);
+	ovl_op_releasedir_handle(ofs, (struct ovl_handle *)(uintptr_t)fi->fh);
+	fuse_reply_err(req, 0);
+}
+
+static int ovl_do_fsyncdir(struct ovl_fs *ofs, struct ovl_node *node,
+			   int datasync)
+{
+	int fd, ufd, r;
+
+	/* 1: not volatile, do a real sync; 0: volatile and clean; <0: error */
+	r = ovl_sync_status(ofs);
+	if (r <= 0)
+		return r;
+	r = ovl_fault(ofs, OVL_FAULT_FSYNC);
+	if (r < 0)
+		return r;
+	ufd = ovl_node_upper(node);
+	if (ufd < 0)
+		return 0;
+	fd = openat(ufd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	r = datasync ? fdatasync(fd) : fsync(fd);
+	if (r < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+void ovl_op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
+		     struct fuse_file_info *fi)
+{
+	struct ovl_fs *ofs = ovl_fs(req);
+	int r;
+
+	r = ovl_do_fsyncdir(ofs, ovl_node(req, ino), datasync);
+	ovl_dbg(ofs, "fsyncdir(%lu, %d) = %d", (unsigned long)ino, datasync, r);
+	fuse_reply_err(req, -r);
+}

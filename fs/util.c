@@ -1,0 +1,263 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Small helpers shared by the daemon: logging (stderr in the
+ * foreground, syslog once daemonised), whiteout and opaque detection
+ * for both on-disk dialects (kernel overlayfs and fuse-overlayfs), the
+ * private-name filters, st_ino composition and temp names in work/.
+ *
+ * On-disk dialects read here:
+ *  - kernel: a 0/0 character device is a whiteout; a directory with
+ *    overlay.opaque = "y" (trusted. or, with userxattr, user.) hides
+ *    the lowers. Only the first byte counts: "x" is not opaque.
+ *  - fuse-overlayfs: ".wh.NAME" is a whiteout of NAME; a directory
+ *    holding ".wh..wh..opq" or with user.fuseoverlayfs.opaque = "y" is
+ *    opaque. Such names are never shown.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "ovl.h"
+
+/* Set once the daemon detached from its terminal. */
+bool ovl_log_to_syslog;
+
+/**
+ * ovl_log - log one line, to stderr or syslog
+ * @prio: syslog priority
+ * @fmt: printf format, without the trailing newline
+ */
+void ovl_log(int prio, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (ovl_log_to_syslog) {
+		vsyslog(prio, fmt, ap);
+	} else {
+		char line[1024];
+
+		vsnprintf(line, sizeof(line), fmt, ap);
+		fprintf(stderr, "errovl: %s\n", line);
+	}
+	va_end(ap);
+}
+
+/**
+ * ovl_fs - the mount a request belongs to
+ * @req: the request
+ *
+ * Return: the struct ovl_fs given to fuse_session_new() as userdata.
+ */
+struct ovl_fs *ovl_fs(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+/**
+ * ovl_proc_path - the /proc path that reopens an O_PATH fd
+ * @buf: room for the path; an int always fits
+ * @fd: the fd
+ *
+ * Return: @buf.
+ */
+const char *ovl_proc_path(char buf[OVL_PROC_PATH_MAX], int fd)
+{
+	snprintf(buf, OVL_PROC_PATH_MAX, "/proc/self/fd/%d", fd);
+	return buf;
+}
+
+/**
+ * ovl_is_whiteout - is this the kernel's whiteout, a 0/0 char device?
+ * @st: stat of the real object
+ *
+ * Return: true for a whiteout.
+ */
+bool ovl_is_whiteout(const struct stat *st)
+{
+	return S_ISCHR(st->st_mode) && st->st_rdev == makedev(0, 0);
+}
+
+/**
+ * ovl_name_is_private - is @name a fuse-overlayfs marker, never shown?
+ * @name: directory entry name
+ *
+ * Return: true for ".wh.*" names (whiteouts and opaque sentinels).
+ */
+bool ovl_name_is_private(const char *name)
+{
+	return !strncmp(name, ".wh.", 4);
+}
+
+/**
+ * ovl_xattr_is_private - is @name an overlay-private xattr?
+ * @name: xattr name
+ *
+ * Both namespaces are hidden whatever userxattr says, as are
+ * fuse-overlayfs's own: the kernel hides trusted.overlay.* always and
+ * user.overlay.* with userxattr; errovl hides both so a layer written
+ * in either mode never leaks its markers.
+ *
+ * Return: true when the name must not be shown, set or copied up.
+ */
+bool ovl_xattr_is_private(const char *name)
+{
+	return !strncmp(name, "trusted.overlay.", 16) ||
+	       !strncmp(name, "user.overlay.", 13) ||
+	       !strncmp(name, "user.fuseoverlayfs.", 19);
+}
+
+static ssize_t ovl_getxattr_fd(int fd, const char *name, void *buf, size_t size)
+{
+	char p[OVL_PROC_PATH_MAX];
+	ssize_t n;
+
+	n = getxattr(ovl_proc_path(p, fd), name, buf, size);
+	return n < 0 ? -errno : n;
+}
+
+/**
+ * ovl_get_opaque - is the real directory @fd opaque?
+ * @ofs: the mount (selects the xattr namespace)
+ * @fd: O_PATH fd of a real directory
+ * @ret_opaque: 1 when opaque, 0 when not
+ *
+ * Return: 0 or -errno.
+ */
+int ovl_get_opaque(struct ovl_fs *ofs, int fd, int *ret_opaque)
+{
+	char name[64], v[4];
+	struct stat st;
+	ssize_t n;
+
+	snprintf(name, sizeof(name), "%sopaque", ofs->xattr_prefix);
+	n = ovl_getxattr_fd(fd, name, v, sizeof(v));
+	if (n < 0 && n != -ENODATA && n != -ERANGE && n != -EOPNOTSUPP)
+		return (int)n;
+	if (n > 0 && v[0] == 'y') {
+		*ret_opaque = 1;
+		return 0;
+	}
+	n = ovl_getxattr_fd(fd, "user.fuseoverlayfs.opaque", v, sizeof(v));
+	if (n > 0 && v[0] == 'y') {
+		*ret_opaque = 1;
+		return 0;
+	}
+	*ret_opaque =
+		fstatat(fd, ".wh..wh..opq", &st, AT_SYMLINK_NOFOLLOW) == 0;
+	return 0;
+}
+
+/**
+ * ovl_check_unsupported_xattrs - refuse objects using redirect/metacopy
+ * @ofs: the mount
+ * @fd: O_PATH fd of the real object
+ * @name: its name, for the log
+ *
+ * errovl does not follow redirects nor assemble metacopy files; showing
+ * such an object would show wrong content, so its lookup fails.
+ *
+ * Return: 0, or -EIO (logged) when the object carries either xattr.
+ */
+int ovl_check_unsupported_xattrs(struct ovl_fs *ofs, int fd, const char *name)
+{
+	static const char *const feats[] = {"redirect", "metacopy"};
+	char x[64];
+
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(x, sizeof(x), "%s%s", ofs->xattr_prefix, feats[i]);
+		if (ovl_getxattr_fd(fd, x, NULL, 0) >= 0) {
+			ovl_log(LOG_ERR,
+				"'%s' uses overlayfs %s, which errovl does not "
+				"support: EIO",
+				name, feats[i]);
+			return -EIO;
+		}
+	}
+	return 0;
+}
+
+/**
+ * ovl_compose_ino - the st_ino shown for a real inode of a layer
+ * @ofs: the mount
+ * @layer: 0 for the upper, 1.. for the lowers
+ * @ino: real st_ino
+ *
+ * With every layer on one filesystem the real number is unique and is
+ * shown as is. Otherwise the layer index goes in the high bits (the
+ * kernel's xino idea), so numbers of different layers never collide
+ * while the real ones fit below xino_shift.
+ *
+ * Return: the st_ino (and readdir d_ino) to report.
+ */
+ino_t ovl_compose_ino(struct ovl_fs *ofs, unsigned int layer, ino_t ino)
+{
+	if (ofs->samefs || !ofs->config.xino)
+		return ino;
+	if (ino >> ofs->xino_shift)
+		return ino; /* does not fit: show as is, like xino overflow */
+	return ino | ((ino_t)layer << ofs->xino_shift);
+}
+
+/**
+ * ovl_tmpname - a unique name for a temp object in work/
+ * @ofs: the mount
+ * @buf: output
+ * @len: its size
+ */
+void ovl_tmpname(struct ovl_fs *ofs, char *buf, size_t len)
+{
+	unsigned long long n = ++ofs->tmp_seq;
+
+	snprintf(buf, len, "#errovl.%d.%llx", (int)getpid(), n);
+}
+
+/**
+ * ovl_rm_tree_at - remove @name below @dirfd, recursively
+ * @parent_fd: parent directory
+ * @name: entry to remove
+ *
+ * Used on temp objects in work/ only. Follows no symlinks.
+ *
+ * Return: 0 or -errno (ENOENT counts as done).
+ */
+int ovl_rm_tree_at(int parent_fd, const char *name)
+{
+	struct dirent *de;
+	DIR *d;
+	int fd, r = 0;
+
+	if (unlinkat(parent_fd, name, 0) == 0 || errno == ENOENT)
+		return 0;
+	if (errno != EISDIR && errno != EPERM)
+		return -errno;
+	fd = openat(parent_fd, name,
+		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	d = fdopendir(fd);
+	if (!d) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		r = ovl_rm_tree_at(dirfd(d), de->d_name);
+		if (r < 0)
+			break;
+	}
+	closedir(d);
+	if (r == 0 && unlinkat(parent_fd, name, AT_REMOVEDIR) < 0)
+		r = -errno;
+	return r;
+}
