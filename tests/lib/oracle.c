@@ -2,7 +2,7 @@
 /*
  * oracle - compare liberrseq with the kernel's own errseq_t reporting.
  *
- * Usage: oracle [-q] DIR PADFILE
+ * Usage: oracle [-q] [-v] DIR PADFILE
  *
  * DIR is a directory on a filesystem whose writeback can be made to fail,
  * and PADFILE a path on the filesystem that backs it.  The test harness
@@ -29,6 +29,16 @@
  * and syncfs() as errseq_check_and_advance() on the superblock cursor.
  * sync() is modelled as nothing: it only forces writeback.
  *
+ * With -v a volatile kernel overlay is mounted too, its upper and work
+ * directories in DIR, before the store fills up.  It is the kernel's
+ * passive observer of the superblock errseq (spec 4.1): the superblock
+ * model is therefore a struct errseq_counter whose errseq word the
+ * descriptors subscribe to, and the overlay is modelled by a counter
+ * snapshot taken at mount (ERRSEQ_SNAPSHOT_REFUSE) and checked with
+ * errseq_counter_check(): fsync on the overlay returns that errno,
+ * syncfs -EIO.  A second volatile mount attempted while the superblock
+ * holds an unseen error must fail with -EIO, like the REFUSE snapshot.
+ *
  * What is not modelled: the legacy one-shot AS_EIO/AS_ENOSPC flags of the
  * block device's mapping, which syncfs() also reports (spec 2.3).  The
  * preparation keeps metadata writes on backed blocks so those flags stay
@@ -47,9 +57,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "errseq/counter.h"
 #include "errseq/errseq.h"
 
 #define ORACLE_REGION (64 * 1024) /* bytes written per error event */
@@ -75,7 +87,11 @@ struct oracle_fd {
 
 struct oracle {
 	int dirfd;
-	errseq_t sb_err; /* model of sb->s_wb_err */
+	/*
+	 * Model of sb->s_wb_err: descriptors subscribe to its errseq word;
+	 * the volatile overlay is the passive observer of the whole counter.
+	 */
+	struct errseq_counter sb;
 	int err; /* negative errno writeback fails with */
 	unsigned int steps;
 	unsigned int mismatches;
@@ -84,6 +100,15 @@ struct oracle {
 	struct oracle_fd fds[ORACLE_MAX_FDS];
 	unsigned int nr_fds;
 	char *buf; /* ORACLE_REGION bytes of data */
+
+	/* The volatile overlay (-v); fds are -1 when not in use. */
+	bool with_overlay;
+	char *top; /* absolute path of DIR */
+	int ovl_file; /* a file opened through the overlay */
+	int ovl_dir; /* the overlay's root */
+	bool ovl_mounted;
+	errseq_t ovl_since; /* ofs->errseq: errseq_sample() at mount */
+	struct errseq_snapshot ovl_snap; /* the same moment, as a counter */
 };
 
 static struct oracle_file oracle_files[] = {
@@ -121,8 +146,8 @@ static void oracle_note(struct oracle *o, const char *fmt, ...)
 }
 
 /* Prints one row and counts a mismatch between @kernel and @model. */
-static void oracle_row(struct oracle *o, const char *op,
-		       const struct oracle_fd *ofd, int kernel, int model)
+static void oracle_row(struct oracle *o, const char *op, const char *label,
+		       int kernel, int model)
 {
 	char kbuf[32], mbuf[32], what[48];
 	bool ok = kernel == model;
@@ -132,7 +157,7 @@ static void oracle_row(struct oracle *o, const char *op,
 		o->mismatches++;
 	if (o->quiet && ok)
 		return;
-	snprintf(what, sizeof(what), "%s(%s)", op, ofd->label);
+	snprintf(what, sizeof(what), "%s(%s)", op, label);
 	printf("| %4u | %-9s | %-28s | %-8s | %-8s | %-4s |\n", o->steps,
 	       o->scenario, what, oracle_errname(kernel, kbuf, sizeof(kbuf)),
 	       oracle_errname(model, mbuf, sizeof(mbuf)), ok ? "ok" : "DIFF");
@@ -170,7 +195,7 @@ static struct oracle_fd *oracle_open(struct oracle *o, const char *label,
 	ofd->file = file;
 	/* do_dentry_open(): f_wb_err and f_sb_err are sampled at open. */
 	ofd->wb_cursor = file ? errseq_sample(&file->wb_err) : 0;
-	ofd->sb_cursor = errseq_sample(&o->sb_err);
+	ofd->sb_cursor = errseq_sample(&o->sb.errseq);
 	oracle_note(o, "%-28s", label);
 	return ofd;
 }
@@ -189,7 +214,8 @@ static void oracle_fsync(struct oracle *o, struct oracle_fd *ofd, bool datasync)
 	kernel = datasync ? fdatasync(ofd->fd) : fsync(ofd->fd);
 	kernel = kernel < 0 ? -errno : 0;
 	model = errseq_check_and_advance(&ofd->file->wb_err, &ofd->wb_cursor);
-	oracle_row(o, datasync ? "fdatasync" : "fsync", ofd, kernel, model);
+	oracle_row(o, datasync ? "fdatasync" : "fsync", ofd->label, kernel,
+		   model);
 }
 
 static void oracle_syncfs(struct oracle *o, struct oracle_fd *ofd)
@@ -197,8 +223,8 @@ static void oracle_syncfs(struct oracle *o, struct oracle_fd *ofd)
 	int kernel, model;
 
 	kernel = syncfs(ofd->fd) < 0 ? -errno : 0;
-	model = errseq_check_and_advance(&o->sb_err, &ofd->sb_cursor);
-	oracle_row(o, "syncfs", ofd, kernel, model);
+	model = errseq_check_and_advance(&o->sb.errseq, &ofd->sb_cursor);
+	oracle_row(o, "syncfs", ofd->label, kernel, model);
 }
 
 /* Dirties the next prepared region of @ofd's file (buffered, succeeds). */
@@ -230,7 +256,7 @@ static void oracle_dirty(struct oracle *o, struct oracle_fd *ofd)
 static void oracle_model_error(struct oracle *o, struct oracle_file *file)
 {
 	(void)errseq_set(&file->wb_err, o->err);
-	(void)errseq_set(&o->sb_err, o->err);
+	(void)errseq_counter_set(&o->sb, o->err);
 }
 
 /* sync(2): writeback of everything, no report, no cursor moves. */
@@ -270,6 +296,165 @@ static int oracle_prepare(struct oracle *o)
 	if (r < 0)
 		return oracle_die("syncfs during preparation", r);
 	return 0;
+}
+
+/* Directories for the volatile overlays, created while space remains. */
+static const char *const oracle_ovl_dirs[] = {
+	"lower", "upper", "work", "ovl", "upper2", "work2", "ovl2",
+};
+
+/* mount -t overlay -o lowerdir=lower,upperdir=@upper,workdir=@work,volatile */
+static int oracle_ovl_mount(struct oracle *o, const char *upper,
+			    const char *work, const char *target)
+{
+	char opts[4096], path[4096];
+	int n;
+
+	n = snprintf(opts, sizeof(opts),
+		     "lowerdir=%s/lower,upperdir=%s/%s,workdir=%s/%s,volatile",
+		     o->top, o->top, upper, o->top, work);
+	if (n < 0 || (size_t)n >= sizeof(opts))
+		return -ENAMETOOLONG;
+	n = snprintf(path, sizeof(path), "%s/%s", o->top, target);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return -ENAMETOOLONG;
+	return mount("overlay", path, "overlay", 0, opts) < 0 ? -errno : 0;
+}
+
+static void oracle_ovl_umount(struct oracle *o, const char *target)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/%s", o->top, target);
+	/* A busy overlay is detached; the harness unmounts what remains. */
+	if (umount2(path, 0) < 0)
+		(void)umount2(path, MNT_DETACH);
+}
+
+/*
+ * Mounts the volatile overlay before the backing store fills up, so that
+ * its work directories and marker are written while that still works.
+ * The kernel samples the upper superblock's errseq at mount (spec 4.1);
+ * the model samples its errseq word and takes a REFUSE counter snapshot.
+ */
+static int oracle_ovl_prepare(struct oracle *o)
+{
+	unsigned int i;
+	int fd, r;
+
+	if (strpbrk(o->top, ",:\\"))
+		return oracle_die("DIR contains ',', ':' or '\\'", -EINVAL);
+	for (i = 0; i < sizeof(oracle_ovl_dirs) / sizeof(oracle_ovl_dirs[0]);
+	     i++)
+		if (mkdirat(o->dirfd, oracle_ovl_dirs[i], 0755) < 0)
+			return oracle_die(oracle_ovl_dirs[i], -errno);
+	fd = openat(o->dirfd, "upper/f", O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return oracle_die("upper/f", -errno);
+	(void)close(fd); /* empty file, nothing to flush */
+
+	r = oracle_ovl_mount(o, "upper", "work", "ovl");
+	if (r < 0)
+		return oracle_die("mount overlay -o volatile", r);
+	o->ovl_mounted = true;
+	o->ovl_since = errseq_sample(&o->sb.errseq);
+	r = errseq_counter_snapshot(&o->sb, &o->ovl_snap,
+				    ERRSEQ_SNAPSHOT_REFUSE);
+	if (r < 0)
+		return oracle_die("model snapshot at mount", r);
+
+	o->ovl_file = openat(o->dirfd, "ovl/f", O_RDWR | O_CLOEXEC);
+	if (o->ovl_file < 0)
+		return oracle_die("ovl/f", -errno);
+	o->ovl_dir =
+		openat(o->dirfd, "ovl", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (o->ovl_dir < 0)
+		return oracle_die("ovl", -errno);
+	sync();
+	r = syncfs(o->dirfd) < 0 ? -errno : 0;
+	if (r < 0)
+		return oracle_die("syncfs after the overlay mount", r);
+	return 0;
+}
+
+static void oracle_ovl_done(struct oracle *o)
+{
+	if (o->ovl_file >= 0)
+		(void)close(o->ovl_file); /* nothing written through it */
+	if (o->ovl_dir >= 0)
+		(void)close(o->ovl_dir);
+	o->ovl_file = o->ovl_dir = -1;
+	if (o->ovl_mounted)
+		oracle_ovl_umount(o, "ovl");
+	o->ovl_mounted = false;
+}
+
+/*
+ * The volatile overlay as a passive observer (spec 4.1, 4.4): fsync on
+ * any overlay file returns the upper's latest errno and syncfs returns
+ * -EIO, on every call, for old and new descriptors alike, once an error
+ * was recorded on the upper after the mount.  The model is
+ * errseq_counter_check() on the snapshot taken at mount; the kernel's
+ * own rule, errseq_check() against the mount-time sample, must agree.
+ */
+static void oracle_volatile(struct oracle *o)
+{
+	int kernel, model, plain, fd;
+
+	if (!o->with_overlay)
+		return;
+	o->scenario = "volatile";
+	model = errseq_counter_check(&o->sb, &o->ovl_snap);
+	plain = errseq_check(&o->sb.errseq, o->ovl_since);
+	if (plain != model) {
+		printf("| model: errseq_check %d, errseq_counter_check %d |\n",
+		       plain, model);
+		o->mismatches++;
+	}
+
+	kernel = fsync(o->ovl_file) < 0 ? -errno : 0;
+	oracle_row(o, "fsync", "ovl/f", kernel, model);
+	fd = openat(o->dirfd, "ovl/f", O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "oracle: open ovl/f: %s\n", strerror(errno));
+		exit(2);
+	}
+	kernel = fdatasync(fd) < 0 ? -errno : 0;
+	(void)close(fd); /* read-only */
+	oracle_row(o, "fdatasync", "ovl/f new fd", kernel, model);
+	kernel = fsync(o->ovl_dir) < 0 ? -errno : 0;
+	oracle_row(o, "fsync", "ovl root", kernel, model);
+	/* ovl_sync_fs() maps any upper error to -EIO. */
+	kernel = syncfs(o->ovl_dir) < 0 ? -errno : 0;
+	oracle_row(o, "syncfs", "ovl root", kernel, model < 0 ? -EIO : 0);
+	kernel = syncfs(o->ovl_dir) < 0 ? -errno : 0;
+	oracle_row(o, "syncfs", "ovl root", kernel, model < 0 ? -EIO : 0);
+}
+
+/*
+ * A volatile mount is refused while the upper holds an error nobody has
+ * seen; the model is a counter snapshot with ERRSEQ_SNAPSHOT_REFUSE.
+ */
+static void oracle_volatile_refused(struct oracle *o)
+{
+	struct errseq_snapshot snap;
+	int kernel, model, plain;
+
+	if (!o->with_overlay)
+		return;
+	o->scenario = "volatile";
+	model = errseq_counter_snapshot(&o->sb, &snap, ERRSEQ_SNAPSHOT_REFUSE);
+	plain = errseq_check(&o->sb.errseq, errseq_sample(&o->sb.errseq)) ? -EIO
+									  : 0;
+	if (plain != model) {
+		printf("| model: errseq_check %d, snapshot %d |\n", plain,
+		       model);
+		o->mismatches++;
+	}
+	kernel = oracle_ovl_mount(o, "upper2", "work2", "ovl2");
+	if (kernel == 0)
+		oracle_ovl_umount(o, "ovl2");
+	oracle_row(o, "mount -o volatile", "ovl2", kernel, model);
 }
 
 /* Writes @path until its filesystem is full. */
@@ -323,7 +508,7 @@ static int oracle_calibrate(struct oracle *o)
 	o->err = r;
 	oracle_model_error(o, c->file);
 	/* The step above consumed the mapping error; record it as a row. */
-	oracle_row(o, "fsync", c, r,
+	oracle_row(o, "fsync", c->label, r,
 		   errseq_check_and_advance(&c->file->wb_err, &c->wb_cursor));
 	oracle_fsync(o, c, false);
 	oracle_close(o, c);
@@ -492,22 +677,31 @@ static void oracle_syncfs_writeback(struct oracle *o)
 static void oracle_usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: oracle [-q] DIR PADFILE\n"
+		"Usage: oracle [-q] [-v] DIR PADFILE\n"
 		"Runs writeback-error sequences on DIR and compares fsync()\n"
 		"and syncfs() results with liberrseq.  PADFILE is a new file\n"
 		"on the filesystem backing DIR; it is filled until ENOSPC.\n"
 		"  -q  print only mismatching steps and the summary\n"
+		"  -v  also mount a volatile overlay with its upper in DIR "
+		"and\n"
+		"      compare it with an errseq_counter snapshot\n"
 		"Exit status: 0 all steps match, 1 mismatch, 2 setup error.\n");
 }
 
 int main(int argc, char **argv)
 {
-	struct oracle o = {.dirfd = -1, .scenario = "setup"};
+	struct oracle o = {.dirfd = -1,
+			   .scenario = "setup",
+			   .ovl_file = -1,
+			   .ovl_dir = -1};
 	char ebuf[32];
 	int opt, r;
 
-	while ((opt = getopt(argc, argv, "qh")) != -1) {
+	while ((opt = getopt(argc, argv, "qvh")) != -1) {
 		switch (opt) {
+		case 'v':
+			o.with_overlay = true;
+			break;
 		case 'q':
 			o.quiet = true;
 			break;
@@ -527,6 +721,7 @@ int main(int argc, char **argv)
 	if (!o.buf)
 		return oracle_die("malloc", -ENOMEM);
 	memset(o.buf, 0x5a, ORACLE_REGION);
+	errseq_counter_init(&o.sb);
 	o.dirfd = open(argv[optind], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (o.dirfd < 0) {
 		r = oracle_die(argv[optind], -errno);
@@ -535,6 +730,16 @@ int main(int argc, char **argv)
 	r = oracle_prepare(&o);
 	if (r)
 		goto out_close;
+	if (o.with_overlay) {
+		o.top = realpath(argv[optind], NULL);
+		if (!o.top) {
+			r = oracle_die(argv[optind], -errno);
+			goto out_close;
+		}
+		r = oracle_ovl_prepare(&o);
+		if (r)
+			goto out_close;
+	}
 	r = oracle_fill(argv[optind + 1]);
 	if (r)
 		goto out_close;
@@ -543,19 +748,26 @@ int main(int argc, char **argv)
 	       "| model    |      |\n");
 	printf("|-----:|-----------|------------------------------|----------"
 	       "|----------|------|\n");
+	oracle_volatile(&o);
 	r = oracle_calibrate(&o);
 	if (r)
 		goto out_close;
+	oracle_volatile_refused(&o);
+	oracle_volatile(&o);
 	oracle_t441(&o);
+	oracle_volatile(&o);
 	oracle_t487(&o);
 	oracle_t484(&o);
 	oracle_syncfs_writeback(&o);
+	oracle_volatile(&o);
 
 	printf("\nwriteback error: %s; %u steps compared, %u mismatches\n",
 	       oracle_errname(o.err, ebuf, sizeof(ebuf)), o.steps,
 	       o.mismatches);
 	r = o.mismatches ? 1 : 0;
 out_close:
+	oracle_ovl_done(&o);
+	free(o.top);
 	(void)close(o.dirfd);
 out_free:
 	free(o.buf);

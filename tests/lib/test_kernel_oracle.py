@@ -52,9 +52,11 @@ def _run(*args):
 
 
 def _umount(path):
-    """Unmounts @path; a busy mount is detached lazily instead."""
-    if subprocess.run(["umount", path], capture_output=True).returncode:
-        subprocess.run(["umount", "-l", path], capture_output=True)
+    """Unmounts @path and anything the oracle left mounted below it; a
+    busy mount is detached lazily instead."""
+    if subprocess.run(["umount", "-R", path],
+                      capture_output=True).returncode:
+        subprocess.run(["umount", "-R", "-l", path], capture_output=True)
 
 
 @pytest.fixture
@@ -98,15 +100,37 @@ def failing_ext4():
         shutil.rmtree(top, ignore_errors=True)
 
 
-def test_kernel_fsync_and_syncfs_match_liberrseq(failing_ext4):
-    mnt, pad = failing_ext4
-    res = subprocess.run([_oracle_path(), mnt, pad], capture_output=True,
+def _have_overlay():
+    if shutil.which("modprobe"):
+        # Loads the module if needed; /proc/filesystems has the last word.
+        subprocess.run(["modprobe", "-q", "overlay"], capture_output=True)
+    with open("/proc/filesystems") as f:
+        return any(line.split()[-1] == "overlay" for line in f)
+
+
+def _run_oracle(*args):
+    res = subprocess.run([_oracle_path(), *args], capture_output=True,
                          text=True, timeout=TIMEOUT)
     report = res.stdout + res.stderr
     assert res.returncode == 0, report
     assert " 0 mismatches" in res.stdout, report
     # The sequences really produced errors on both sides.
     assert "| -E" in res.stdout, report
+    return res.stdout
+
+
+def test_kernel_fsync_and_syncfs_match_liberrseq(failing_ext4):
+    mnt, pad = failing_ext4
+    out = _run_oracle(mnt, pad)
+    assert "| t441 " in out and "| t487 " in out and "| t484 " in out
+
+
+def test_kernel_volatile_overlay_matches_errseq_counter(failing_ext4):
+    mnt, pad = failing_ext4
+    if not _have_overlay():
+        pytest.skip("kernel overlayfs not available")
+    out = _run_oracle("-v", mnt, pad)
+    assert "mount -o volatile(ovl2)" in out, out
 
 
 def test_oracle_usage_errors_exit_2():
