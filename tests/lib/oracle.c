@@ -52,7 +52,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,8 +63,8 @@
 #include "errseq/counter.h"
 #include "errseq/errseq.h"
 
-#define ORACLE_REGION (64 * 1024) /* bytes written per error event */
-#define ORACLE_STRIDE (1024 * 1024) /* distance between regions */
+#define ORACLE_REGION (64L * 1024) /* bytes written per error event */
+#define ORACLE_STRIDE (1024L * 1024) /* distance between regions */
 #define ORACLE_REGIONS 3 /* regions per file; <= 4 extents in the inode */
 #define ORACLE_MAX_FDS 32
 
@@ -132,17 +131,13 @@ static const char *oracle_errname(int r, char *buf, size_t len)
 	return buf;
 }
 
-static void oracle_note(struct oracle *o, const char *fmt, ...)
+/* Prints a step that is not compared (an open, a write, a sync). */
+static void oracle_note(struct oracle *o, const char *what)
 {
-	va_list ap;
-
 	if (o->quiet)
 		return;
-	va_start(ap, fmt);
-	printf("|      | %-9s | ", o->scenario);
-	vprintf(fmt, ap);
-	printf(" |          |          |      |\n");
-	va_end(ap);
+	printf("|      | %-9s | %-28s |          |          |      |\n",
+	       o->scenario, what);
 }
 
 /* Prints one row and counts a mismatch between @kernel and @model. */
@@ -196,7 +191,7 @@ static struct oracle_fd *oracle_open(struct oracle *o, const char *label,
 	/* do_dentry_open(): f_wb_err and f_sb_err are sampled at open. */
 	ofd->wb_cursor = file ? errseq_sample(&file->wb_err) : 0;
 	ofd->sb_cursor = errseq_sample(&o->sb.errseq);
-	oracle_note(o, "%-28s", label);
+	oracle_note(o, label);
 	return ofd;
 }
 
@@ -246,7 +241,7 @@ static void oracle_dirty(struct oracle *o, struct oracle_fd *ofd)
 			n < 0 ? strerror(errno) : "short write");
 		exit(2);
 	}
-	oracle_note(o, "%-28s", "write (buffered, ok)");
+	oracle_note(o, "write (buffered, ok)");
 }
 
 /*
@@ -263,7 +258,7 @@ static void oracle_model_error(struct oracle *o, struct oracle_file *file)
 static void oracle_sync(struct oracle *o)
 {
 	sync();
-	oracle_note(o, "%-28s", "sync()");
+	oracle_note(o, "sync()");
 }
 
 /* Creates the files with their regions allocated, while space remains. */
