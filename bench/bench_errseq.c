@@ -57,7 +57,7 @@
 
 static unsigned long bench_iters = 10000000;
 static unsigned int bench_reps = 5;
-static volatile uint64_t bench_sink; /* keeps results alive */
+static _Atomic uint64_t bench_sink; /* keeps results alive; threads share it */
 
 /* ---- the two alternatives, implemented only for this comparison ---- */
 
@@ -330,7 +330,7 @@ static bool bench_loop(enum bench_impl impl, enum bench_op op,
 	default:
 		return false;
 	}
-	bench_sink += acc;
+	atomic_fetch_add_explicit(&bench_sink, acc, memory_order_relaxed);
 	return true;
 }
 
