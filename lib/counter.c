@@ -112,7 +112,9 @@ void errseq_random_fill(void *buf, size_t len)
  * getrandom() without blocking; if that fails it is built from the
  * clocks, the pid, an address and a process-wide sequence.
  *
- * Context: not concurrently with any other use of @c.
+ * Context: not concurrently with any other use of @c; hand @c to other
+ * threads afterwards through the usual synchronisation (thread creation,
+ * a mutex), since the instance id is plain memory.
  * Return: nothing; this cannot fail.
  */
 ERRSEQ_EXPORT void errseq_counter_init(struct errseq_counter *c)
@@ -120,8 +122,6 @@ ERRSEQ_EXPORT void errseq_counter_init(struct errseq_counter *c)
 	__atomic_store_n(&c->errseq, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&c->errors, 0, __ATOMIC_RELAXED);
 	errseq_random_fill(c->instance, sizeof(c->instance));
-	/* Publish the id before the words to whoever gets @c from us. */
-	__atomic_thread_fence(__ATOMIC_RELEASE);
 }
 
 /**
