@@ -36,7 +36,8 @@ def _need_oracle():
 
 
 def _private_mount_namespace():
-    """Moves this process into its own mount namespace, once."""
+    """Moves this process into a new private mount namespace, so that
+    nothing mounted here is visible to the rest of the machine."""
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.unshare(CLONE_NEWNS) != 0:
         err = ctypes.get_errno()
@@ -47,8 +48,12 @@ def _private_mount_namespace():
 
 
 def _run(*args):
-    return subprocess.run(args, check=True, capture_output=True,
-                          text=True, timeout=TIMEOUT)
+    res = subprocess.run(args, capture_output=True, text=True,
+                         timeout=TIMEOUT)
+    if res.returncode:
+        pytest.fail("%s exited %d: %s" % (" ".join(args), res.returncode,
+                                          res.stderr.strip()))
+    return res
 
 
 def _umount(path):
