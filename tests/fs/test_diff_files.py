@@ -1,0 +1,201 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Differential scenarios on regular files, symlinks, fifos and
+metadata: copy-up on write/truncate/chmod/chown/utime, O_TRUNC/O_EXCL,
+hard-linked lower files, big and sparse copy-up, whiteouts on unlink."""
+import pytest
+
+from diffharness import Scenario, mode_params, run_differential
+from testlib.layers import Dir, Fifo, File, Link, Symlink, Whiteout
+
+MiB = 1 << 20
+
+BASE = {
+    "a": "lower a\n",
+    "b": "lower b\n",
+    "d/": Dir(),
+    "d/f": "d/f\n",
+    "d/sub/g": "g\n",
+    "s": Symlink("a"),
+    "dangling": Symlink("nowhere"),
+    "x": File("xattr file\n", xattrs={"user.one": "1", "user.two": "22"}),
+    "ro": File("read only\n", mode=0o444),
+    "p": Fifo(),
+}
+
+S = []
+
+
+def sc(name, ops, lowers=None, **kw):
+    S.append(Scenario(name, lowers=lowers or [BASE], ops=ops, **kw))
+
+
+# reading never copies up
+sc("read_lower_file", [("read", "a"), ("stat", "a"), ("lstat", "s"),
+                       ("read", "s"), ("readlink", "s")])
+sc("stat_dangling_symlink", [("stat", "dangling"), ("lstat", "dangling"),
+                             ("readlink", "dangling")])
+sc("open_rdonly_lower_no_copyup", [("open", "a", "O_RDONLY"),
+                                   ("open", "d/f", "O_RDONLY")])
+# writes
+sc("write_lower_file_at_offset", [("write", "a", 2, "XY"), ("read", "a")])
+sc("write_lower_file_past_eof", [("write", "a", 20, "tail"), ("read", "a"),
+                                 ("stat", "a")])
+sc("append_lower_file", [("append", "a", "more\n"), ("read", "a")])
+sc("append_lower_file_twice", [("append", "d/f", "1"), ("append", "d/f", "2"),
+                               ("read", "d/f")])
+sc("write_lower_file_in_deep_dir", [("write", "d/sub/g", 0, "G"),
+                                    ("read", "d/sub/g")])
+sc("write_through_fd_then_read_other_fd", [
+    ("open", "a", "O_RDWR", 0, "w"), ("fdwrite", "w", "abc", 0),
+    ("open", "a", "O_RDONLY", 0, "r"), ("fdread", "r"), ("close", "w"),
+    ("fdread", "r"), ("close", "r"), ("read", "a")])
+sc("write_ro_lower_file_as_root", [("write", "ro", 0, "W"), ("read", "ro")])
+# truncate
+sc("truncate_lower_shrink", [("truncate", "a", 3), ("read", "a"),
+                             ("stat", "a")])
+sc("truncate_lower_grow", [("truncate", "a", 100000), ("read", "a"),
+                           ("stat", "a")])
+sc("truncate_lower_zero", [("truncate", "d/f", 0), ("read", "d/f")])
+sc("truncate_dir_is_eisdir", [("truncate", "d", 0)])
+sc("ftruncate_lower_via_fd", [("open", "b", "O_RDWR", 0, "f"),
+                              ("fdtruncate", "f", 2), ("fdstat", "f"),
+                              ("close", "f"), ("read", "b")])
+# open flags
+sc("otrunc_lower_file", [("open", "a", "O_WRONLY|O_TRUNC"), ("read", "a"),
+                         ("stat", "a")])
+sc("otrunc_then_write_lower", [("open", "a", "O_RDWR|O_TRUNC", 0, "f"),
+                               ("fdwrite", "f", "new"), ("close", "f"),
+                               ("read", "a")])
+sc("ocreat_existing_lower_keeps_data", [("open", "a", "O_WRONLY|O_CREAT"),
+                                        ("read", "a")])
+sc("ocreat_excl_existing_lower", [("open", "a", "O_WRONLY|O_CREAT|O_EXCL")])
+sc("ocreat_excl_after_unlink", [("unlink", "a"),
+                                ("open", "a", "O_WRONLY|O_CREAT|O_EXCL"),
+                                ("read", "a"), ("stat", "a")])
+sc("ocreat_excl_lower_dir_name", [("open", "d", "O_WRONLY|O_CREAT|O_EXCL")])
+sc("odirectory_on_file", [("open", "a", "O_RDONLY|O_DIRECTORY")])
+sc("onofollow_on_symlink", [("open", "s", "O_RDONLY|O_NOFOLLOW")])
+sc("open_missing_enoent", [("open", "nope", "O_RDONLY"),
+                           ("open", "d/nope/x", "O_RDONLY")])
+sc("open_wronly_dir_eisdir", [("open", "d", "O_WRONLY")])
+sc("otrunc_ro_mode_lower_file", [("open", "ro", "O_WRONLY|O_TRUNC"),
+                                 ("stat", "ro")])
+# create
+sc("create_file_in_root", [("create", "new", "hello"), ("read", "new"),
+                           ("stat", "new")])
+sc("create_file_in_lower_dir", [("create", "d/new", "hi"),
+                                ("readdir", "d")])
+sc("create_file_in_deep_lower_dir", [("create", "d/sub/new", "deep"),
+                                     ("readdir", "d/sub")])
+sc("create_file_mode_0600", [("create", "m", "", 0o600), ("stat", "m")])
+sc("create_in_missing_dir", [("create", "nodir/f", "x")])
+sc("create_under_file_enotdir", [("create", "a/f", "x")])
+# unlink
+sc("unlink_lower_file_leaves_whiteout", [("unlink", "a"), ("stat", "a"),
+                                         ("readdir", "")])
+sc("unlink_lower_file_in_dir", [("unlink", "d/sub/g"), ("readdir", "d/sub")])
+sc("unlink_upper_only_file_no_whiteout", [("create", "u", "x"),
+                                          ("unlink", "u"), ("readdir", "")])
+sc("unlink_in_upper_only_dir_no_whiteout", [
+    ("mkdir", "nd"), ("create", "nd/f", "x"), ("unlink", "nd/f"),
+    ("readdir", "nd")])
+sc("unlink_missing_enoent", [("unlink", "nope")])
+sc("unlink_dir_eisdir", [("unlink", "d")])
+sc("unlink_twice", [("unlink", "b"), ("unlink", "b")])
+sc("unlink_open_file_keeps_fd_data", [("open", "a", "O_RDONLY", 0, "f"),
+                                      ("unlink", "a"), ("fdread", "f"),
+                                      ("close", "f"), ("exists", "a")])
+sc("unlink_then_recreate_file", [("unlink", "a"), ("create", "a", "again"),
+                                 ("read", "a"), ("readdir", "")])
+sc("unlink_symlink_lower", [("unlink", "s"), ("lstat", "s"),
+                            ("read", "a")])
+sc("unlink_fifo_lower", [("unlink", "p"), ("readdir", "")])
+# metadata copy-up
+sc("chmod_lower_file", [("chmod", "a", 0o600), ("stat", "a")])
+sc("chmod_lower_dir", [("chmod", "d", 0o700), ("stat", "d"),
+                       ("readdir", "d")])
+sc("chown_lower_file", [("chown", "a", 1234, 5678), ("stat", "a")])
+sc("chown_lower_dir", [("chown", "d/sub", 42, 43), ("stat", "d/sub")])
+sc("chown_lower_symlink", [("chown", "s", 7, 8), ("lstat", "s"),
+                           ("readlink", "s")])
+sc("chmod_lower_fifo", [("chmod", "p", 0o600), ("stat", "p")])
+sc("utime_lower_file", [("utime", "a", 1000000, 2000000),
+                        ("mtime", "a")])
+sc("utime_lower_dir", [("utime", "d/sub", 3000000, 4000000),
+                       ("mtime", "d/sub")])
+sc("setuid_bits_chmod", [("chmod", "b", 0o4755), ("stat", "b")])
+# special files
+sc("mkfifo_new", [("mkfifo", "q", 0o640), ("stat", "q"), ("readdir", "")])
+sc("mkfifo_over_existing", [("mkfifo", "a")])
+sc("mknod_char_device", [("mknod_chr", "c", 1, 3), ("stat", "c")])
+sc("symlink_create", [("symlink", "d/f", "ln"), ("readlink", "ln"),
+                      ("read", "ln")])
+sc("symlink_over_existing_lower", [("symlink", "x", "a")])
+sc("symlink_long_target", [("symlink", "t" * 1000, "longln"),
+                           ("readlink", "longln")])
+# hard links
+HL = dict(BASE)
+HL.update({"h1": "hard\n", "h2": Link("h1")})
+sc("hardlinked_lower_stat", [("stat", "h1"), ("stat", "h2")],
+   lowers=[HL])
+sc("hardlinked_lower_write_one_name", [("append", "h1", "new\n"),
+                                       ("read", "h1"), ("read", "h2"),
+                                       ("stat", "h1"), ("stat", "h2")],
+   lowers=[HL])
+sc("hardlinked_lower_truncate_one_name", [("truncate", "h2", 1),
+                                          ("read", "h1"), ("read", "h2")],
+   lowers=[HL])
+sc("hardlinked_lower_unlink_one_name", [("unlink", "h1"), ("read", "h2"),
+                                        ("stat", "h2")], lowers=[HL])
+sc("link_lower_file_new_name", [("link", "a", "a2"), ("stat", "a"),
+                                ("stat", "a2"), ("append", "a2", "+"),
+                                ("read", "a")])
+sc("link_upper_file", [("create", "u", "u"), ("link", "u", "u2"),
+                       ("stat", "u2")])
+sc("link_dir_eperm", [("link", "d", "d2")])
+sc("link_over_existing", [("link", "a", "b")])
+# fsync
+sc("fsync_lower_file_no_copyup", [("fsync", "a"), ("fsync", "d")])
+sc("fsync_upper_file", [("create", "u", "data"), ("fsync", "u"),
+                        ("syncfs", "")])
+# big and sparse copy-up
+BIG = {"big": File(bytes(range(256)) * (6 * MiB // 256)),
+       "sparse": File(sparse=[(0, b"head"), (40 * MiB, b"middle")],
+                      size=64 * MiB)}
+sc("copyup_big_file_write_middle", [("write", "big", 3 * MiB, "XYZ"),
+                                    ("read", "big"), ("stat", "big")],
+   lowers=[BIG])
+sc("copyup_big_file_append", [("append", "big", "end"), ("read", "big")],
+   lowers=[BIG])
+sc("copyup_sparse_file", [("write", "sparse", 10 * MiB, "x"),
+                          ("pread", "sparse", 40 * MiB, 6),
+                          ("pread", "sparse", 10 * MiB - 2, 4),
+                          ("read", "sparse"), ("stat", "sparse")],
+   lowers=[BIG])
+sc("copyup_sparse_truncate_grow", [("truncate", "sparse", 100 * MiB),
+                                   ("pread", "sparse", 0, 4),
+                                   ("stat", "sparse")], lowers=[BIG])
+sc("write_big_new_file", [("writebig", "nb", 0, 3 * MiB), ("read", "nb")])
+# xattrs survive copy-up
+sc("copyup_keeps_user_xattrs_on_chmod", [("chmod", "x", 0o600),
+                                         ("listxattr", "x"),
+                                         ("getxattr", "x", "user.two")])
+sc("copyup_keeps_user_xattrs_on_write", [("append", "x", "+"),
+                                         ("getxattr", "x", "user.one")])
+# shadowed and whiteout'd lower files in several layers
+TOP = {"a": "top a\n", "gone": Whiteout(), "d/f": "top d/f\n"}
+LOW = {"a": "low a\n", "gone": "should not show\n", "d/f": "low d/f\n",
+       "d/lowonly": "lo\n", "c": "c from low\n"}
+sc("shadowed_lower_read", [("read", "a"), ("read", "d/f"), ("stat", "gone"),
+                           ("readdir", "")], lowers=[TOP, LOW])
+sc("write_shadowed_lower_file", [("append", "a", "x"), ("read", "a")],
+   lowers=[TOP, LOW])
+sc("create_over_lower_whiteout", [("create", "gone", "back"),
+                                  ("read", "gone")], lowers=[TOP, LOW])
+sc("unlink_file_from_bottom_layer", [("unlink", "c"), ("readdir", "")],
+   lowers=[TOP, LOW])
+
+
+@pytest.mark.parametrize("mode,sc", mode_params(S))
+def test_files(mode, sc, tmp_path):
+    run_differential(mode, sc, tmp_path)
