@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -27,6 +28,8 @@ static int sys_fault_err;
 static bool sys_fault_short;
 static bool sys_fault_zero;
 static bool sys_fault_norandom;
+static const unsigned char *sys_fault_fake;
+static size_t sys_fault_fake_len;
 
 void sys_fault_reset(void)
 {
@@ -35,6 +38,7 @@ void sys_fault_reset(void)
 	__atomic_store_n(&sys_fault_short, false, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&sys_fault_zero, false, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&sys_fault_norandom, false, __ATOMIC_SEQ_CST);
+	sys_fault_fake = NULL;
 }
 
 void sys_fault_arm(unsigned int nth, int err)
@@ -62,6 +66,12 @@ void sys_fault_zero_writes(bool on)
 void sys_fault_no_random(bool on)
 {
 	__atomic_store_n(&sys_fault_norandom, on, __ATOMIC_SEQ_CST);
+}
+
+void sys_fault_fake_read(const void *data, size_t len)
+{
+	sys_fault_fake = data;
+	sys_fault_fake_len = len;
 }
 
 /* Count one call; return -err if it is the armed one, else 0. */
@@ -93,6 +103,14 @@ ssize_t errseq_sys_read(int fd, void *buf, size_t len)
 
 	if (r)
 		return r;
+	if (sys_fault_fake) {
+		n = (ssize_t)(len < sys_fault_fake_len ? len
+						       : sys_fault_fake_len);
+		memcpy(buf, sys_fault_fake, (size_t)n);
+		sys_fault_fake += n;
+		sys_fault_fake_len -= (size_t)n;
+		return n;
+	}
 	n = read(fd, buf, len);
 	return n < 0 ? -errno : n;
 }

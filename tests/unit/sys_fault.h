@@ -6,6 +6,7 @@
 #define ERRSEQ_SYS_FAULT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 /* Disarm everything and restart the call count at 0. */
 void sys_fault_reset(void);
@@ -19,5 +20,11 @@ void sys_fault_short_writes(bool on);
 void sys_fault_no_random(bool on);
 /* Let every write return 0 (accepts nothing). */
 void sys_fault_zero_writes(bool on);
+
+/*
+ * Let reads return @len bytes of @data (then end of file) instead of
+ * the file's contents; NULL restores real reads. @data must stay valid.
+ */
+void sys_fault_fake_read(const void *data, size_t len);
 
 #endif /* ERRSEQ_SYS_FAULT_H */

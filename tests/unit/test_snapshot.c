@@ -32,8 +32,12 @@ static void sample_snapshot(struct errseq_snapshot *s, uint8_t fill)
 }
 
 /* Runs first: the boot id is cached after the first successful read. */
-static void test_same_boot_reports_unreadable_boot_id(void **state)
+static void test_boot_id_errors_parsing_and_cache(void **state)
 {
+	static const uint8_t want[ERRSEQ_ID_SIZE] = {
+		0xd9, 0x40, 0xe3, 0xcc, 0x61, 0x1c, 0x4f, 0x57,
+		0x8a, 0xed, 0x85, 0xc0, 0xc5, 0xad, 0x1f, 0xe9,
+	};
 	struct errseq_snapshot s;
 	uint8_t id[ERRSEQ_ID_SIZE];
 
@@ -45,15 +49,49 @@ static void test_same_boot_reports_unreadable_boot_id(void **state)
 	memset(id, 0x55, sizeof(id));
 	assert_int_equal(errseq_boot_id(id), -EIO);
 	assert_memory_equal(id, (uint8_t[ERRSEQ_ID_SIZE]){0}, sizeof(id));
+	/* Content that is not a UUID is refused. */
+	{
+		static const char *const bad[] = {
+			"",
+			"\n",
+			"d940e3cc-611c-4f57-8aed-85c0c5ad1fe",
+			"d940e3cc-611c-4f57-8aed-85c0c5ad1fe9\n\n",
+			"d940e3cc-611c-4f57-8aed-85c0c5ad1fe9x",
+			"d940e3cc+611c-4f57-8aed-85c0c5ad1fe9",
+			"d940e3cc-611c-4f57-8aed-85c0c5ad1fg9",
+			"d940e3cc-611c-4f57-8aed-85c0c5ad1f:9",
+			"g940e3cc-611c-4f57-8aed-85c0c5ad1fe9",
+			"d940e3cc-611c-4f57-8aed-85c0c5ad1fe9d940e3cc-611c-"
+			"4f57",
+		};
+		size_t i;
+
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			sys_fault_reset();
+			sys_fault_fake_read(bad[i], strlen(bad[i]));
+			assert_int_equal(errseq_boot_id(id), -EINVAL);
+		}
+	}
 	/* A failing read (call 2) is reported too. */
 	sys_fault_arm(2, EIO);
 	assert_int_equal(errseq_boot_id(id), -EIO);
+	/*
+	 * The first good read: upper case without a newline is accepted
+	 * (and a failing close ignored). It is cached, so this fake id is
+	 * the boot id for the rest of this test program.
+	 */
 	sys_fault_reset();
-	/* Then it works, and is cached: no more system calls. */
+	sys_fault_fake_read("D940E3CC-611C-4F57-8AED-85C0C5AD1FE9", 36);
+	sys_fault_arm(4, EIO);
 	assert_int_equal(errseq_boot_id(id), 0);
-	assert_int_equal(errseq_boot_id(id), 0);
+	assert_memory_equal(id, want, sizeof(want));
 	/* openat, read, read (end of file), close */
 	assert_int_equal(sys_fault_calls(), 4);
+	sys_fault_reset();
+	memset(id, 0, sizeof(id));
+	assert_int_equal(errseq_boot_id(id), 0);
+	assert_memory_equal(id, want, sizeof(want));
+	assert_int_equal(sys_fault_calls(), 0);
 }
 
 static void test_same_boot(void **state)
@@ -558,7 +596,7 @@ static void test_load_fails_cleanly_at_every_syscall(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_same_boot_reports_unreadable_boot_id),
+		cmocka_unit_test(test_boot_id_errors_parsing_and_cache),
 		cmocka_unit_test(test_same_boot),
 		cmocka_unit_test(test_crc32c_known_vectors),
 		cmocka_unit_test(test_encode_exact_bytes),
