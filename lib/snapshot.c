@@ -41,17 +41,32 @@
 #define ERRSEQ_SNAP_MAGIC 0x53515345u /* "ESQS" as little-endian bytes */
 #define ERRSEQ_SNAP_VERSION 1u
 
-/* Field offsets of version 1 (see the table above). */
+/*
+ * Field offsets of version 1 (see the table above). Every multi-byte
+ * integer is little-endian whatever the host; the two 16-byte ids are
+ * opaque byte strings copied as they are.
+ */
+/* identifies the file type; also catches a file of the wrong kind */
 #define ERRSEQ_SNAP_OFF_MAGIC 0
+/* layout version; a reader only accepts the versions it knows */
 #define ERRSEQ_SNAP_OFF_VERSION 4
+/* total encoded length; must equal both the constant and the input */
 #define ERRSEQ_SNAP_OFF_LENGTH 6
+/* zero in version 1; a later version may define bits here */
 #define ERRSEQ_SNAP_OFF_FLAGS 8
+/* errseq word as the counter held it, ERRSEQ_SEEN masked off */
 #define ERRSEQ_SNAP_OFF_ERRSEQ 12
+/* the counter's `errors` word read together with the errseq word */
 #define ERRSEQ_SNAP_OFF_ERRORS 16
+/* zero; keeps the ids 8-byte aligned inside the record */
 #define ERRSEQ_SNAP_OFF_RSVD1 20
+/* boot the snapshot was taken in; all zeros if it was unknown */
 #define ERRSEQ_SNAP_OFF_BOOT 24
+/* the random id of the counter the snapshot was taken from */
 #define ERRSEQ_SNAP_OFF_INSTANCE 40
+/* zero; room for a future field without moving the crc */
 #define ERRSEQ_SNAP_OFF_RSVD2 56
+/* CRC-32C of every byte before it; always the last field */
 #define ERRSEQ_SNAP_OFF_CRC 60
 
 _Static_assert(ERRSEQ_SNAP_OFF_INSTANCE + ERRSEQ_ID_SIZE ==
@@ -63,6 +78,11 @@ _Static_assert(ERRSEQ_SNAPSHOT_ENCODED_SIZE <= UINT16_MAX,
 	       "length field too small");
 _Static_assert(sizeof(errseq_t) == 4, "errseq_t must be 32 bits");
 
+/*
+ * Fixed-width little-endian accessors. Byte by byte on purpose: no
+ * alignment or host-endianness assumptions, and the compiler turns them
+ * into single moves where that is allowed.
+ */
 static void errseq_put16(uint8_t *p, uint16_t v)
 {
 	p[0] = (uint8_t)v;
@@ -161,6 +181,7 @@ static int errseq_parse_uuid(const uint8_t *s, size_t len,
 	uint8_t out[ERRSEQ_ID_SIZE];
 	size_t i, n = 0;
 
+	/* The kernel ends the line with a newline; accept it or not. */
 	if (len == 37 && s[36] == '\n')
 		len = 36;
 	if (len != 36)
@@ -192,6 +213,7 @@ static int errseq_read_boot_id(uint8_t ret[ERRSEQ_ID_SIZE])
 	ssize_t n;
 	int fd, r;
 
+	/* Absolute path: @dirfd-relative lookups do not apply here. */
 	fd = errseq_sys_openat(AT_FDCWD, "/proc/sys/kernel/random/boot_id",
 			       O_RDONLY | O_CLOEXEC, 0);
 	if (fd < 0)
@@ -270,6 +292,7 @@ ERRSEQ_EXPORT int errseq_snapshot_encode(const struct errseq_snapshot *snap,
 	if (len < sizeof(p) || (snap->errseq & ERRSEQ_SEEN))
 		return -EINVAL;
 
+	/* Built in a local buffer: reserved fields are zero by memset. */
 	memset(p, 0, sizeof(p));
 	errseq_put32(p + ERRSEQ_SNAP_OFF_MAGIC, ERRSEQ_SNAP_MAGIC);
 	errseq_put16(p + ERRSEQ_SNAP_OFF_VERSION, ERRSEQ_SNAP_VERSION);
@@ -303,21 +326,29 @@ ERRSEQ_EXPORT int errseq_snapshot_decode(const void *buf, size_t len,
 	const uint8_t *p = buf;
 	struct errseq_snapshot snap;
 
+	/* Exact length: short is torn, long is something else. */
 	if (!buf || len != ERRSEQ_SNAPSHOT_ENCODED_SIZE)
 		return -EINVAL;
+	/* The header before the crc, so a foreign file fails fast. */
 	if (errseq_get32(p + ERRSEQ_SNAP_OFF_MAGIC) != ERRSEQ_SNAP_MAGIC ||
 	    errseq_get16(p + ERRSEQ_SNAP_OFF_VERSION) != ERRSEQ_SNAP_VERSION ||
 	    errseq_get16(p + ERRSEQ_SNAP_OFF_LENGTH) !=
 		    ERRSEQ_SNAPSHOT_ENCODED_SIZE)
 		return -EINVAL;
+	/* Torn writes and bit rot. */
 	if (errseq_get32(p + ERRSEQ_SNAP_OFF_CRC) !=
 	    errseq_crc32c(0, p, ERRSEQ_SNAP_OFF_CRC))
 		return -EINVAL;
+	/*
+	 * Reserved space must be zero: a writer that sets it is newer than
+	 * us, and guessing what it meant could turn "unknown" into "clean".
+	 */
 	if (errseq_get32(p + ERRSEQ_SNAP_OFF_FLAGS) != 0 ||
 	    errseq_get32(p + ERRSEQ_SNAP_OFF_RSVD1) != 0 ||
 	    errseq_get32(p + ERRSEQ_SNAP_OFF_RSVD2) != 0)
 		return -EINVAL;
 
+	/* Snapshots never carry ERRSEQ_SEEN; one that does was not ours. */
 	snap.errseq = errseq_get32(p + ERRSEQ_SNAP_OFF_ERRSEQ);
 	if (snap.errseq & ERRSEQ_SEEN)
 		return -EINVAL;
@@ -380,6 +411,7 @@ ERRSEQ_EXPORT int errseq_snapshot_load(int dirfd, const char *name,
 	if (!name || !*name)
 		return -EINVAL;
 
+	/* O_NONBLOCK: a FIFO planted under @name must not hang us. */
 	fd = errseq_sys_openat(dirfd, name,
 			       O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0);
 	if (fd < 0)
@@ -393,6 +425,7 @@ ERRSEQ_EXPORT int errseq_snapshot_load(int dirfd, const char *name,
 		goto out_close;
 	}
 
+	/* One byte more than valid, so an oversized file is refused. */
 	do {
 		n = errseq_sys_read(fd, buf + len, sizeof(buf) - len);
 		if (n < 0) {
