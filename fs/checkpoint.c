@@ -253,6 +253,7 @@ int ovl_ckpt_save_nosync(int dirfd, const struct ovl_ckpt *ck)
 	r = ovl_ckpt_encode(ck, buf, sizeof(buf));
 	if (r < 0)
 		return r;
+	r = 0;
 	(void)unlinkat(dirfd, tmp, 0);
 	fd = openat(dirfd, tmp,
 		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);

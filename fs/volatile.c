@@ -752,15 +752,22 @@ void ovl_volatile_teardown(struct ovl_fs *ofs)
 		/* Typically the upper's own failure, if it holds the workdir. */
 		int r2 = ovl_ckpt_save_nosync(ofs->state_fd, ck);
 
-		ovl_log(LOG_ERR,
-			"cannot write the final checkpoint durably: %s; %s; "
-			"the volatile marker stays and the next mount will be "
-			"refused",
-			strerror(-r),
-			r2 ? "it was not written at all"
-			   : "it was written without fsync (a crash brings "
-			     "back "
-			     "the \"mounted\" one)");
+		if (r2)
+			ovl_log(LOG_ERR,
+				"cannot write the final checkpoint: %s (and "
+				"without fsync: %s); the volatile marker stays "
+				"and the next mount will be refused",
+				strerror(-r), strerror(-r2));
+		else
+			ovl_log(LOG_ERR,
+				"cannot write the final checkpoint durably: "
+				"%s; "
+				"written without fsync (a crash brings back "
+				"the "
+				"\"mounted\" one); the volatile marker stays "
+				"and "
+				"the next mount will be refused",
+				strerror(-r));
 		goto out_free;
 	}
 	if (status) {
