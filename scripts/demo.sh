@@ -23,13 +23,18 @@ PY=/usr/bin/python3
 say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 fail() { printf '\ndemo: FAILED: %s\n' "$*" >&2; exit 1; }
 
+# Globals, so that the EXIT trap still sees them after inner() returns.
+T=""
+LOOP=""
+DPID=""
+log=""
+
 inner() {
-	local T LOOP="" DPID="" log
 	T=$(mktemp -d /tmp/errovl-demo.XXXXXX)
 	log="$T/errovl.log"
 
 	cleanup() {
-		set +e
+		set +eu
 		if [ -n "$DPID" ] && kill -0 "$DPID" 2>/dev/null; then
 			umount "$T/ext/merged" 2>/dev/null ||
 				umount -l "$T/ext/merged" 2>/dev/null
@@ -44,6 +49,7 @@ inner() {
 		[ -n "$LOOP" ] && losetup -d "$LOOP"
 		mountpoint -q "$T/tmpfs" && umount "$T/tmpfs"
 		rm -rf "$T"
+		echo "demo: cleaned up (mounts, loop device, files)"
 	}
 	trap cleanup EXIT
 
