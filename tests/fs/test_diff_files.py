@@ -4,7 +4,8 @@ metadata: copy-up on write/truncate/chmod/chown/utime, O_TRUNC/O_EXCL,
 hard-linked lower files, big and sparse copy-up, whiteouts on unlink."""
 import pytest
 
-from diffharness import Scenario, mode_params, run_differential
+from diffharness import (Scenario, known_bug, mode_params,
+                         run_differential)
 from testlib.layers import Dir, Fifo, File, Link, Symlink, Whiteout
 
 MiB = 1 << 20
@@ -105,6 +106,14 @@ sc("unlink_twice", [("unlink", "b"), ("unlink", "b")])
 sc("unlink_open_file_keeps_fd_data", [("open", "a", "O_RDONLY", 0, "f"),
                                       ("unlink", "a"), ("fdread", "f"),
                                       ("close", "f"), ("exists", "a")])
+sc("unlink_open_upper_file_close", [("create", "u", "upper"),
+                                    ("open", "u", "O_RDONLY", 0, "f"),
+                                    ("unlink", "u"), ("fdread", "f"),
+                                    ("close", "f")])
+sc("unlink_open_written_file_close", [("open", "b", "O_RDWR", 0, "f"),
+                                      ("fdwrite", "f", "zz", 0),
+                                      ("unlink", "b"), ("fdread", "f"),
+                                      ("close", "f")])
 sc("unlink_then_recreate_file", [("unlink", "a"), ("create", "a", "again"),
                                  ("read", "a"), ("readdir", "")])
 sc("unlink_symlink_lower", [("unlink", "s"), ("lstat", "s"),
@@ -194,6 +203,8 @@ sc("create_over_lower_whiteout", [("create", "gone", "back"),
                                   ("read", "gone")], lowers=[TOP, LOW])
 sc("unlink_file_from_bottom_layer", [("unlink", "c"), ("readdir", "")],
    lowers=[TOP, LOW])
+
+known_bug(S, "D1", "unlink_open_file_keeps_fd_data")
 
 
 @pytest.mark.parametrize("mode,sc", mode_params(S))

@@ -4,7 +4,8 @@ layers, over whiteouts, RENAME_NOREPLACE / RENAME_EXCHANGE, and lower or
 merged directories (EXDEV, since redirect_dir is off)."""
 import pytest
 
-from diffharness import Scenario, mode_params, run_differential
+from diffharness import (Scenario, known_bug, mode_params,
+                         run_differential)
 from testlib.layers import Dir, Fifo, File, Link, Symlink, Whiteout
 
 S = []
@@ -79,6 +80,12 @@ sc("rename_upper_dir_over_empty_lower_dir", [
     ("readdir", "emptyd")])
 sc("rename_upper_dir_over_nonempty_lower_dir", [
     ("mkdir", "nd"), ("rename", "nd", "ld"), ("readdir", "ld")])
+sc("rename_upper_dir_over_deleted_lower_dir", [
+    ("rmtree", "ld"), ("mkdir", "nd"), ("create", "nd/f", "f"),
+    ("rename", "nd", "ld"), ("readdir", "ld"), ("stat", "ld/in")])
+sc("rename_upper_dir_over_deleted_lower_dir_noreplace", [
+    ("rmtree", "ld"), ("mkdir", "nd"), ("rename2", "nd", "ld", "NOREPLACE"),
+    ("readdir", "ld")])
 sc("rename_recreated_opaque_dir", [
     ("rmtree", "e"), ("mkdir", "e"), ("create", "e/n", "n"),
     ("rename", "e", "e2"), ("readdir", "e2"), ("readdir", "")])
@@ -114,6 +121,10 @@ sc("rename_whiteout_flag", [("rename2", "a", "w1", "WHITEOUT"),
 sc("rename_file_over_file_hiding_dir", [
     ("rename", "c", "hid"), ("read", "hid")],
    lowers=[{"hid": "file\n"}, {"hid/": Dir(), "hid/q": "q", "c": "c"}])
+
+known_bug(S, "D3", "rename_upper_only_dir",
+          "rename_upper_only_dir_into_lower_dir", "exchange_upper_dirs")
+known_bug(S, "D4", "rename_upper_dir_over_empty_lower_dir")
 
 
 @pytest.mark.parametrize("mode,sc", mode_params(S))
