@@ -22,6 +22,8 @@ import time
 
 import pytest
 
+import testlib
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.path.join(REPO, os.environ.get("ERROVL_BUILD", "build"))
 ERROVL = os.path.join(BUILD, "fs", "errovl")
@@ -29,9 +31,6 @@ ERROVLCTL = os.path.join(BUILD, "cli", "errovlctl")
 
 WAIT = 30.0  # bound of every poll, seconds
 
-CLONE_NEWNS = 0x00020000
-MS_REC = 0x4000
-MS_PRIVATE = 1 << 18
 MNT_DETACH = 2
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -56,31 +55,19 @@ IOC_STATUS = _ioc(_IOC_READ, 1, STATUS_SIZE)
 IOC_SYNC = _ioc(0, 2, 0)
 IOC_FAULT = _ioc(_IOC_WRITE, 3, struct.calcsize(FAULT_FMT))
 
-_ns_entered = False
-
-
 def enter_private_ns():
-    """Moves the test process into a private mount namespace (once)."""
-    global _ns_entered
-    if _ns_entered:
-        return
-    if _libc.unshare(CLONE_NEWNS) != 0:
-        pytest.skip("cannot unshare the mount namespace: "
-                    + os.strerror(ctypes.get_errno()))
-    if _libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None) != 0:
-        pytest.skip("cannot make / private: " + os.strerror(ctypes.get_errno()))
-    _ns_entered = True
+    """The test process's private mount namespace (testlib, once)."""
+    if not testlib.private_mount_namespace():
+        pytest.skip("needs root for a private mount namespace")
 
 
 def require_root():
-    if os.geteuid() != 0:
-        pytest.skip("needs root (mounts, loop devices)")
+    testlib.require_root()
 
 
 def require_daemon():
-    require_root()
-    if not os.path.exists("/dev/fuse"):
-        pytest.skip("needs /dev/fuse")
+    testlib.require_root()
+    testlib.require_fuse()
     for b in (ERROVL, ERROVLCTL):
         if not os.access(b, os.X_OK):
             pytest.skip(f"{b} not built (set ERROVL_BUILD)")
@@ -92,9 +79,7 @@ def require_ctl():
 
 
 def require_tools(*tools):
-    for t in tools:
-        if not shutil.which(t):
-            pytest.skip(f"needs {t}")
+    testlib.require_tools(*tools)
 
 
 def run(*cmd, check=True):
@@ -260,34 +245,15 @@ def kernel_overlay(layers, *opts):
     return 0 if r == 0 else -ctypes.get_errno()
 
 
-class LoopExt4:
-    """ext4 without journal, errors=continue, on a loop device over a
-    sparse file larger than the small tmpfs holding it: writes succeed,
-    writeback fails with EIO once the tmpfs is full."""
+class LoopExt4(testlib.LoopExt4):
+    """testlib's LoopExt4 (writes succeed, writeback fails once the
+    small tmpfs behind the loop device is full), started, with .root
+    and the helpers these tests need."""
 
     def __init__(self, base, tmpfs_mb=32, disk_mb=256):
-        self.base = base
-        self.tmpfs = os.path.join(base, "tmpfs")
-        self.root = os.path.join(base, "ext4")
-        self.loop = None
-        self._mounted = []
-        os.makedirs(self.tmpfs)
-        os.makedirs(self.root)
-        try:
-            run("mount", "-t", "tmpfs", "-o", f"size={tmpfs_mb}M", "tmpfs",
-                self.tmpfs)
-            self._mounted.append(self.tmpfs)
-            img = os.path.join(self.tmpfs, "disk.img")
-            with open(img, "wb") as f:
-                f.truncate(disk_mb << 20)
-            self.loop = run("losetup", "-f", "--show", img).stdout.strip()
-            run("mkfs.ext4", "-q", "-O", "^has_journal", "-E",
-                "lazy_itable_init=0,lazy_journal_init=0", self.loop)
-            run("mount", "-o", "errors=continue", self.loop, self.root)
-            self._mounted.append(self.root)
-        except Exception:
-            self.cleanup()
-            raise
+        super().__init__(base, tmpfs_mb=tmpfs_mb, disk_mb=disk_mb)
+        self.start()
+        self.root = self.path
 
     def fill(self, path, mb=64):
         """Writes @mb MiB to @path (buffered, no sync)."""
@@ -306,15 +272,6 @@ class LoopExt4:
         for p in paths:
             os.unlink(p)
         run("fstrim", self.root)
-
-    def cleanup(self):
-        for m in reversed(self._mounted):
-            if not umount(m):
-                umount(m, lazy=True)
-        self._mounted = []
-        if self.loop:
-            run("losetup", "-d", self.loop, check=False)
-            self.loop = None
 
 
 def write_through(path, mb=64, sync=True):
