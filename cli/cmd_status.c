@@ -173,6 +173,7 @@ static int cmd_status_workdir(const char *workdir, bool json)
 	struct stat st;
 	int wfd, sfd, r;
 
+	memset(&ck, 0, sizeof(ck));
 	wfd = open(workdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (wfd < 0) {
 		ctl_err(workdir, -errno);

@@ -299,6 +299,7 @@ static int ovl_vol_marker_create(struct ovl_fs *ofs, struct stat *st)
 {
 	int fd, r;
 
+	memset(st, 0, sizeof(*st));
 	if (mkdirat(ofs->work_fd, OVL_MARKER_DIR1, 0700) < 0 && errno != EEXIST)
 		return -errno;
 	if (mkdirat(ofs->work_fd, OVL_MARKER_DIR1 "/" OVL_MARKER_DIR2, 0700) <
