@@ -6,7 +6,7 @@ hiding lower dirs, deep trees and many lower layers."""
 import pytest
 
 from diffharness import Scenario, mode_params, run_differential
-from testlib.layers import Dir, Fifo, File, Link, Symlink, Whiteout
+from testlib.layers import Dir, Fifo, Symlink, Whiteout
 
 S = []
 

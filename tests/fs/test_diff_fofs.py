@@ -8,7 +8,7 @@ import pytest
 
 from diffharness import (Scenario, known_bug, mode_params,
                          run_differential)
-from testlib.layers import (Dir, FofsOpaqueDir, FofsWhiteout, File,
+from testlib.layers import (Dir, FofsOpaqueDir, FofsWhiteout,
                             Whiteout)
 
 S = []

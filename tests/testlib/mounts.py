@@ -12,7 +12,7 @@ import time
 import pytest
 
 from . import sysop
-from .skips import errovl_binary, require_daemon, require_kernel_overlay
+from .skips import require_daemon, require_kernel_overlay
 from .skips import require_root, require_tools
 
 DEFAULT_KERNEL_OPTS = ("redirect_dir=off", "index=off", "metacopy=off")
