@@ -8,8 +8,9 @@
  * and reports every writeback error of its superblock since the fd
  * last looked (Linux >= 5.8), so it is how the daemon learns about
  * asynchronous writeback errors nobody else would report to it. The
- * harvest runs every harvest_interval_ms (0: only at unmount) off the
- * fsync path, and at unmount.
+ * harvest runs off the fsync path: every harvest_interval_ms on
+ * volatile mounts (0: never periodically), on ERROVL_IOC_SYNC of
+ * non-volatile mounts, and at unmount.
  *
  * All upper errors no application call returned directly go through
  * ovl_upper_error(): the harvest, failed writeback-cache writes (the
@@ -218,7 +219,14 @@ static int ovl_vol_start_harvest(struct ovl_fs *ofs)
 	struct ovl_volatile *vol = ofs->vol;
 	int r;
 
-	if (!ofs->config.harvest_interval_ms)
+	/*
+	 * Only volatile mounts need the periodic harvest: there it is the
+	 * only way an upper writeback error reaches fsync. Non-volatile
+	 * mounts fsync the upper for real and harvest on ERROVL_IOC_SYNC
+	 * and at unmount, so they do not flush the upper behind the
+	 * user's back.
+	 */
+	if (!ofs->config.ovl_volatile || !ofs->config.harvest_interval_ms)
 		return 0;
 	r = -pthread_create(&vol->thread, NULL, ovl_vol_harvest_thread, ofs);
 	if (r) {
