@@ -110,3 +110,36 @@ def test_recreated_marker_refused(tmpfs_layers, errovl):
     d = errovl(L, "volatile")
     assert not d.mounted
     assert "re-created" in d.stderr, d.stderr
+
+
+def test_fsync0_is_volatile(tmpfs_layers, errovl):
+    L = tmpfs_layers
+    d = errovl(L, "fsync=0")
+    assert d.mounted, d.stderr
+    assert os.path.isfile(L.marker)
+    rc, st = vh.ctl_json("status", "--json", L.mnt)
+    assert rc == 0 and st["mode"] == "volatile"
+    assert d.unmount() == 0
+    assert not os.path.exists(L.marker)
+
+
+def test_ioctls_on_files_and_unknown_commands(tmpfs_layers, errovl):
+    import errno
+    import fcntl
+    L = tmpfs_layers
+    d = errovl(L, "harvest_interval=0")
+    assert d.mounted, d.stderr
+    fd = os.open(os.path.join(L.mnt, "f"), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        assert vh.ioctl_sync(fd) == 0
+        st = vh.ioctl_status(fd)
+        assert st["version"] == 1 and st["size"] == vh.STATUS_SIZE
+        assert st["state"] == 0 and st["pid"] == d.proc.pid
+        try:
+            fcntl.ioctl(fd, vh._ioc(0, 9, 0))
+            raise AssertionError("unknown ioctl accepted")
+        except OSError as e:
+            assert e.errno == errno.ENOTTY
+    finally:
+        os.close(fd)
+    assert d.unmount() == 0

@@ -213,3 +213,22 @@ def test_plain_syncfs_reports_failed_daemon_write_once(tmpfs_layers, errovl):
         os.close(h1)
         os.close(h2)
     d.unmount()
+
+
+def test_volatile_error_found_at_unmount(ext4, errovl):
+    """harvest_interval=0: no periodic harvest, but the unmount flush
+    harvests, so the session still ends "failed"."""
+    L = ext4.layers
+    d = errovl(L, "volatile", "harvest_interval=0")
+    assert d.mounted, d.stderr
+    assert vh.write_through(os.path.join(L.mnt, "big"), 64) == 0
+    os.sync()
+    # Not harvested yet: fsync is still 0 (the documented window).
+    fd = os.open(os.path.join(L.mnt, "big"), os.O_RDONLY)
+    assert vh.fsync_err(fd) == 0
+    os.close(fd)
+    assert vh.ctl("status", L.mnt).returncode == 0
+    d.unmount()
+    rc, st = vh.ctl_json("status", "--json", "--workdir", L.work)
+    assert rc == 1 and st["state"] == "failed", d.stderr
+    assert os.path.exists(L.marker)
