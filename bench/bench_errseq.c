@@ -24,8 +24,11 @@
  * (the coalescing path, no store for a plain errseq).  The check rows are
  * measured in the steady state where nothing new happened, which is the
  * path a caller takes on almost every fsync.  The contended rows run two
- * threads on the same object: both setting, or one setting while the
- * other checks; each thread's own ns/op is reported.
+ * threads, pinned to CPUs 0 and 1 when allowed, on the same object: both
+ * setting, or one setting while the other checks; each thread's own ns/op
+ * is reported, and how long the two loops overlapped.  The closing ratio
+ * errseq_counter_set / errseq_set times the two loops back to back in each
+ * repetition and reports the median of the per-repetition ratios.
  *
  * This is a measurement tool, not a test: its numbers depend on the
  * machine and on its load, and nothing fails when they are slow.
