@@ -22,7 +22,8 @@
  * The program then runs fixed sequences (calibration, T441, T487, T484,
  * syncfs) on real file and directory descriptors and, side by side, on a
  * model built from liberrseq: one errseq_t per file for the mapping's
- * wb_err, one for the superblock's s_wb_err, and per descriptor two
+ * wb_err, one for the superblock's s_wb_err (the errseq word of a struct
+ * errseq_counter, set with errseq_counter_set()), and per descriptor two
  * cursors taken with errseq_sample() at open.  A writeback failure is
  * modelled as errseq_set() on the file's and the superblock's errseq,
  * fsync()/fdatasync() as errseq_check_and_advance() on the file cursor,
@@ -31,9 +32,7 @@
  *
  * With -v a volatile kernel overlay is mounted too, its upper and work
  * directories in DIR, before the store fills up.  It is the kernel's
- * passive observer of the superblock errseq (spec 4.1): the superblock
- * model is therefore a struct errseq_counter whose errseq word the
- * descriptors subscribe to, and the overlay is modelled by a counter
+ * passive observer of the superblock errseq (spec 4.1), modelled by a counter
  * snapshot taken at mount (ERRSEQ_SNAPSHOT_REFUSE) and checked with
  * errseq_counter_check(): fsync on the overlay returns that errno,
  * syncfs -EIO.  A second volatile mount attempted while the superblock
