@@ -228,6 +228,7 @@ static int ovl_vol_start_harvest(struct ovl_fs *ofs)
 	 */
 	if (!ofs->config.ovl_volatile || !ofs->config.harvest_interval_ms)
 		return 0;
+	vol->stop = false;
 	r = -pthread_create(&vol->thread, NULL, ovl_vol_harvest_thread, ofs);
 	if (r) {
 		ovl_log(LOG_ERR,
@@ -249,6 +250,58 @@ static void ovl_vol_stop_harvest(struct ovl_volatile *vol)
 	pthread_mutex_unlock(&vol->lock);
 	pthread_join(vol->thread, NULL);
 	vol->thread_started = false;
+}
+
+/*
+ * The daemon may fork after the setup (fuse_daemonize() without -f),
+ * and threads do not survive fork(). The mount being set up or running
+ * is remembered here (one per process); around any fork() the harvest
+ * thread is joined in the parent first (so no lock is held and the
+ * forking process is single-threaded), then started again in both
+ * processes, and the child records its pid in the checkpoint.
+ */
+static struct ovl_fs *ovl_vol_fork_ofs;
+static bool ovl_vol_fork_restart;
+static pthread_once_t ovl_vol_fork_once = PTHREAD_ONCE_INIT;
+
+static void ovl_vol_fork_prepare(void)
+{
+	struct ovl_fs *ofs = ovl_vol_fork_ofs;
+
+	ovl_vol_fork_restart = ofs && ofs->vol && ofs->vol->thread_started;
+	if (ovl_vol_fork_restart)
+		ovl_vol_stop_harvest(ofs->vol);
+}
+
+static void ovl_vol_fork_parent(void)
+{
+	if (ovl_vol_fork_restart)
+		(void)ovl_vol_start_harvest(ovl_vol_fork_ofs);
+}
+
+static void ovl_vol_fork_child(void)
+{
+	struct ovl_fs *ofs = ovl_vol_fork_ofs;
+	struct ovl_volatile *vol = ofs ? ofs->vol : NULL;
+
+	if (!vol)
+		return;
+	if (ofs->config.ovl_volatile && vol->snap_taken) {
+		vol->ckpt.pid = (uint32_t)getpid();
+		vol->ckpt.update_ns = ovl_vol_now_ns();
+		if (ovl_ckpt_save(ofs->state_fd, &vol->ckpt) < 0)
+			ovl_log(LOG_WARNING,
+				"cannot record the daemon's pid in "
+				"the checkpoint");
+	}
+	if (ovl_vol_fork_restart)
+		(void)ovl_vol_start_harvest(ofs);
+}
+
+static void ovl_vol_fork_register(void)
+{
+	(void)pthread_atfork(ovl_vol_fork_prepare, ovl_vol_fork_parent,
+			     ovl_vol_fork_child);
 }
 
 /* Identity of the upper filesystem and root, stored in the checkpoint. */
@@ -601,6 +654,8 @@ static void ovl_vol_free(struct ovl_fs *ofs)
 {
 	struct ovl_volatile *vol = ofs->vol;
 
+	if (ovl_vol_fork_ofs == ofs)
+		ovl_vol_fork_ofs = NULL;
 	if (vol) {
 		if (vol->harvest_fd >= 0)
 			close(vol->harvest_fd);
@@ -708,6 +763,8 @@ int ovl_volatile_setup(struct ovl_fs *ofs)
 	r = ovl_vol_start_harvest(ofs);
 	if (r < 0)
 		goto out_marker;
+	pthread_once(&ovl_vol_fork_once, ovl_vol_fork_register);
+	ovl_vol_fork_ofs = ofs;
 	return 0;
 
 out_marker:
