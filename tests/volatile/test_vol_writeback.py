@@ -98,17 +98,27 @@ def test_volatile_sticky_after_writeback_error(flavor, ext4, errovl, kernel):
         return
     d.unmount()
     assert os.path.exists(L.marker)
+    # The workdir shares the failing filesystem: the final checkpoint
+    # may only live in the page cache, which the kernel can drop after
+    # a failed writeback; then it reads back corrupt. Either way the
+    # state is not clean (docs/volatile.md, Limits).
     rc, st = vh.ctl_json("status", "--json", "--workdir", L.work)
-    assert rc == 1 and st["status"] == "inconsistent", d.stderr
-    assert st["state"] == "failed"
-    # The next mount is refused with the recorded error...
+    assert rc == 1, d.stderr
+    if "checkpoint" in st:
+        assert st["checkpoint"] in ("corrupt", "unreadable")
+        reasons = ("checkpoint",)
+    else:
+        assert st["status"] == "inconsistent" and st["state"] == "failed"
+        reasons = ("recorded",)
+    # The next mount is refused with the recorded error (or, as above,
+    # because the checkpoint was lost)...
     d2 = errovl(L, "volatile")
     assert not d2.mounted
-    assert "recorded" in d2.stderr and "upper error" in d2.stderr
     assert "volatile_discard" in d2.stderr
+    assert any(r in d2.stderr for r in reasons + ("checkpoint",)), d2.stderr
     # ...a non-volatile one too, and kernel overlayfs refuses the marker.
     d3 = errovl(L)
-    assert not d3.mounted and "recorded" in d3.stderr
+    assert not d3.mounted and "refusing to mount" in d3.stderr
     assert kernel(L) < 0
 
 
@@ -229,6 +239,9 @@ def test_volatile_error_found_at_unmount(ext4, errovl):
     os.close(fd)
     assert vh.ctl("status", L.mnt).returncode == 0
     d.unmount()
+    assert "upper writeback error" in d.stderr, d.stderr
     rc, st = vh.ctl_json("status", "--json", "--workdir", L.work)
-    assert rc == 1 and st["state"] == "failed", d.stderr
+    assert rc == 1, d.stderr
+    # As above: "failed", unless the page cache lost the checkpoint.
+    assert st.get("state") == "failed" or st["checkpoint"] == "corrupt"
     assert os.path.exists(L.marker)
