@@ -29,21 +29,17 @@
 #include "ovl.h"
 #include "volatile.h"
 
-/* The handle every fi->fh of the core points to starts with this. */
-struct ovl_ioctl_handle {
-	errseq_t sb_cursor;
-};
-
 static int ovl_ioctl_sync(struct ovl_fs *ofs, struct fuse_file_info *fi)
 {
-	struct ovl_ioctl_handle *h;
+	struct ovl_handle *h;
 	int r, r2;
 
 	if (ofs->config.ovl_volatile)
 		return ovl_sync_status(ofs) < 0 ? -EIO : 0;
 	if (!fi || !fi->fh)
 		return -EBADF;
-	h = (struct ovl_ioctl_handle *)(uintptr_t)fi->fh;
+	/* Files and directories alike: struct ovl_handle (ovl_entry.h). */
+	h = (struct ovl_handle *)(uintptr_t)fi->fh;
 	r = ovl_vol_sync_upper(ofs);
 	r2 = errseq_cursor_check_and_advance(&ofs->sb_err, &h->sb_cursor);
 	return r ? r : r2;
