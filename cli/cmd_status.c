@@ -69,6 +69,11 @@ static void cmd_status_print(const struct cmd_status_view *v)
 		       ctl_errname(v->error));
 	printf("  mounted at:   %s (pid %" PRIu32 ")\n",
 	       ctl_time(v->mount_time_ns, t, sizeof(t)), v->pid);
+	if (!strcmp(v->verdict, "unknown"))
+		printf("  note:         the session is still mounted, or it "
+		       "was killed or crashed;\n"
+		       "                for a live mount run 'errovlctl status "
+		       "MOUNTPOINT'\n");
 	if (v->marker >= 0)
 		printf("  marker:       %s\n",
 		       v->marker ? "present (work/incompat/volatile/dirty)"
