@@ -8,13 +8,17 @@
  *
  * The argument order of mount.fuse3 ("errovl SOURCE MNT -o opts") and
  * of a direct call are both accepted; SOURCE only names the mount
- * (fsname). Steps, in order: parse and validate the options, open the
- * layers, lock and clean the workdir, set up volatile mode, mount,
- * daemonise unless -f, run the multi-threaded loop, unmount, mark the
- * lock "finalizing", tear volatile mode down, release the lock. Any
- * failure before the mount prints one line on stderr and exits 1.
+ * (fsname). Steps, in order: parse and validate the options, fork
+ * unless -f (the parent waits for the child's mount and exits with its
+ * status), open the layers, lock and clean the workdir, set up volatile
+ * mode, mount, detach from the terminal, run the multi-threaded loop,
+ * unmount, mark the lock "finalizing", tear volatile mode down, release
+ * the lock. Any failure before the mount prints one line on stderr and
+ * exits 1. Forking first keeps threads (volatile mode's harvest thread)
+ * and locks out of fork().
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -201,6 +205,65 @@ static void ovl_main_raise_nofile(void)
 	}
 }
 
+/*
+ * Forks before anything is set up: no thread, lock or FUSE fd exists
+ * yet, so the child inherits a clean process. The parent waits for one
+ * status byte from the child (0 once mounted, 1 on failure) and exits
+ * with it, so "errovl ... MNT" still returns only when the mount is
+ * usable, and setup errors still give exit status 1.
+ */
+static int ovl_main_daemonize(int *ret_status_fd)
+{
+	int p[2];
+	pid_t pid;
+	char st = 1;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		int r = -errno;
+
+		close(p[0]);
+		close(p[1]);
+		return r;
+	}
+	if (pid > 0) {
+		close(p[1]);
+		if (read(p[0], &st, 1) != 1)
+			st = 1;
+		_exit(st ? EXIT_FAILURE : EXIT_SUCCESS);
+	}
+	close(p[0]);
+	(void)setsid();
+	*ret_status_fd = p[1];
+	return 0;
+}
+
+/* Tells the waiting parent how setup went and detaches from the tty. */
+static void ovl_main_detach(int *status_fd, char st)
+{
+	int fd;
+
+	if (st == 0) {
+		/* Failures after this point go to syslog. */
+		openlog("errovl", LOG_PID, LOG_DAEMON);
+		ovl_log_to_syslog = true;
+		if (chdir("/") < 0)
+			ovl_log(LOG_WARNING, "chdir /: %s", strerror(errno));
+		fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (fd >= 0) {
+			(void)dup2(fd, 0);
+			(void)dup2(fd, 1);
+			(void)dup2(fd, 2);
+			close(fd);
+		}
+	}
+	(void)!write(*status_fd, &st, 1);
+	close(*status_fd);
+	*status_fd = -1;
+}
+
 static int ovl_main_loop(struct ovl_fs *ofs, struct fuse_session *se)
 {
 	struct fuse_loop_config *lc;
@@ -217,7 +280,8 @@ static int ovl_main_loop(struct ovl_fs *ofs, struct fuse_session *se)
 	return r;
 }
 
-static int ovl_main_run(struct ovl_fs *ofs, const struct ovl_main_args *a)
+static int ovl_main_run(struct ovl_fs *ofs, const struct ovl_main_args *a,
+			int *status_fd)
 {
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	struct fuse_session *se = NULL;
@@ -249,13 +313,8 @@ static int ovl_main_run(struct ovl_fs *ofs, const struct ovl_main_args *a)
 		fuse_session_destroy(se);
 		return -EIO;
 	}
-	if (!a->foreground) {
-		openlog("errovl", LOG_PID, LOG_DAEMON);
-		ovl_log_to_syslog = true;
-		(void)fuse_daemonize(0);
-		/* The lock is inherited; record the daemon's own pid. */
-		(void)ovl_lock_set_state(ofs, "mounted");
-	}
+	if (*status_fd >= 0)
+		ovl_main_detach(status_fd, 0);
 	r = ovl_main_loop(ofs, se);
 	if (r < 0)
 		ovl_log(LOG_ERR, "FUSE session ended: %s", strerror(-r));
@@ -269,7 +328,7 @@ int main(int argc, char **argv)
 {
 	struct ovl_main_args a = {0};
 	struct ovl_fs ofs;
-	int r;
+	int status_fd = -1, r;
 
 	memset(&ofs, 0, sizeof(ofs));
 	ofs.upper_fd = ofs.workdir_fd = ofs.work_fd = -1;
@@ -287,6 +346,14 @@ int main(int argc, char **argv)
 	}
 	ofs.debug = a.debug;
 	ofs.foreground = a.foreground;
+	if (!a.foreground) {
+		r = ovl_main_daemonize(&status_fd);
+		if (r < 0) {
+			fprintf(stderr, "errovl: fork: %s\n", strerror(-r));
+			ovl_config_done(&ofs.config);
+			return EXIT_FAILURE;
+		}
+	}
 	/* The kernel applied the caller's umask already. */
 	umask(0);
 	ovl_main_raise_nofile();
@@ -294,10 +361,12 @@ int main(int argc, char **argv)
 	if (r == 0)
 		r = ovl_volatile_setup(&ofs);
 	if (r == 0) {
-		r = ovl_main_run(&ofs, &a);
+		r = ovl_main_run(&ofs, &a, &status_fd);
 		(void)ovl_lock_set_state(&ofs, "finalizing");
 		ovl_volatile_teardown(&ofs);
 	}
+	if (status_fd >= 0)
+		ovl_main_detach(&status_fd, 1);
 	ovl_lock_release(&ofs);
 	ovl_super_free(&ofs);
 	ovl_config_done(&ofs.config);
