@@ -67,7 +67,7 @@ int ovl_copy_up_xattrs(struct ovl_fs *ofs, int src_fd, int dst_fd)
 		goto out_free;
 	}
 	for (char *name = list; name < list + len; name += strlen(name) + 1) {
-		if (ovl_xattr_is_private(name))
+		if (ovl_xattr_is_private(ofs, name))
 			continue;
 		vlen = getxattr(sp, name, NULL, 0);
 		if (vlen < 0) {

@@ -29,6 +29,7 @@
  * takes ofs->rename_lock for writing so no copy-up walks a parent chain
  * while it changes.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -487,18 +488,41 @@ static int ovl_rename_get(struct ovl_fs *ofs, struct ovl_node *parent,
 	return 0;
 }
 
-/* A directory whose name a lower layer also has must hide it. */
+/*
+ * A pure-upper directory moved into a merged parent is marked opaque,
+ * like the kernel does, so no lower directory of its new name can ever
+ * merge into it.
+ */
 static int ovl_rename_opaque(struct ovl_fs *ofs, struct ovl_node *node,
-			     struct ovl_node *newparent, const char *newname)
+			     struct ovl_node *newparent)
 {
-	int r;
-
-	if (!node || !S_ISDIR(node->type))
+	if (!node || !S_ISDIR(node->type) || !newparent->nr_lower)
 		return 0;
-	r = ovl_lower_exists(ofs, newparent, newname);
-	if (r <= 0)
-		return r;
 	return ovl_set_opaque_at(ofs, ovl_node_upper(node), ".");
+}
+
+/* Empties the upper part of a merged-empty directory (whiteouts only). */
+static int ovl_rename_clear_dir(struct ovl_node *dir)
+{
+	struct dirent *de;
+	DIR *d;
+	int fd, r = 0;
+
+	fd = openat(ovl_node_upper(dir), ".",
+		    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	d = fdopendir(fd);
+	if (!d) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	while ((de = readdir(d)) && r == 0)
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			r = ovl_rm_tree_at(dirfd(d), de->d_name);
+	closedir(d);
+	return r;
 }
 
 static int ovl_do_rename(struct ovl_fs *ofs, struct ovl_node *parent,
@@ -508,6 +532,7 @@ static int ovl_do_rename(struct ovl_fs *ofs, struct ovl_node *parent,
 	struct ovl_node *src = NULL, *dst = NULL;
 	int pufd, npufd, lower, r;
 	enum ovl_slot slot = OVL_SLOT_FREE;
+	char wh[NAME_MAX + 8];
 	struct stat st;
 
 	if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE))
@@ -548,10 +573,6 @@ static int ovl_do_rename(struct ovl_fs *ofs, struct ovl_node *parent,
 			r = -ENOTEMPTY;
 		if (r < 0)
 			goto out_forget;
-		if (dst->nr_lower) {
-			r = -EXDEV;
-			goto out_forget;
-		}
 	} else if (dst && S_ISDIR(src->type) && !(flags & RENAME_EXCHANGE)) {
 		r = -ENOTDIR;
 		goto out_forget;
@@ -569,9 +590,13 @@ static int ovl_do_rename(struct ovl_fs *ofs, struct ovl_node *parent,
 	pthread_rwlock_wrlock(&ofs->rename_lock);
 	pufd = ovl_node_upper(parent);
 	npufd = ovl_node_upper(newparent);
-	r = ovl_rename_opaque(ofs, src, newparent, newname);
+	r = ovl_rename_opaque(ofs, src, newparent);
 	if (r == 0 && (flags & RENAME_EXCHANGE))
-		r = ovl_rename_opaque(ofs, dst, parent, name);
+		r = ovl_rename_opaque(ofs, dst, parent);
+	/* An empty merged target: its upper part holds whiteouts only. */
+	if (r == 0 && dst && S_ISDIR(dst->type) && dst->nr_lower &&
+	    ovl_node_upper(dst) >= 0 && !(flags & RENAME_EXCHANGE))
+		r = ovl_rename_clear_dir(dst);
 	if (r < 0)
 		goto out_unlock;
 	if (flags & RENAME_EXCHANGE) {
@@ -605,6 +630,10 @@ static int ovl_do_rename(struct ovl_fs *ofs, struct ovl_node *parent,
 			name, strerror(-r));
 	}
 out_moved:
+	if (r == 0 && !(flags & RENAME_EXCHANGE) &&
+	    ovl_wh_file_name(wh, sizeof(wh), newname) == 0)
+		/* A fuse-overlayfs whiteout of the new name is stale now. */
+		(void)unlinkat(npufd, wh, 0);
 	if (r == 0) {
 		if (dst && !(flags & RENAME_EXCHANGE))
 			ovl_node_unhash(ofs, dst);

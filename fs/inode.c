@@ -80,6 +80,41 @@ static int ovl_do_truncate(struct ovl_fs *ofs, int ufd,
 	return r;
 }
 
+static bool ovl_ts_eq(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
+/*
+ * Drops what would not change a lower-only object: with the writeback
+ * cache the kernel pushes its cached times (unchanged ones too, and
+ * ctime, which cannot be set) on close; that must not copy up a file
+ * that was only read, nor fail for one unlinked meanwhile.
+ */
+static int ovl_setattr_effective(struct ovl_fs *ofs, struct ovl_node *node,
+				 const struct stat *attr, int valid)
+{
+	struct stat st;
+
+	valid &= FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID |
+		 FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_ATIME |
+		 FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_ATIME_NOW |
+		 FUSE_SET_ATTR_MTIME_NOW;
+	if (ovl_node_upper(node) >= 0 || !valid)
+		return valid;
+	if (ovl_node_stat(ofs, node, &st) < 0)
+		return valid;
+	if ((valid & FUSE_SET_ATTR_ATIME) &&
+	    !(valid & FUSE_SET_ATTR_ATIME_NOW) &&
+	    ovl_ts_eq(&attr->st_atim, &st.st_atim))
+		valid &= ~FUSE_SET_ATTR_ATIME;
+	if ((valid & FUSE_SET_ATTR_MTIME) &&
+	    !(valid & FUSE_SET_ATTR_MTIME_NOW) &&
+	    ovl_ts_eq(&attr->st_mtim, &st.st_mtim))
+		valid &= ~FUSE_SET_ATTR_MTIME;
+	return valid;
+}
+
 static int ovl_do_setattr(struct ovl_fs *ofs, struct ovl_node *node,
 			  struct stat *attr, int valid,
 			  struct fuse_file_info *fi)
@@ -88,6 +123,9 @@ static int ovl_do_setattr(struct ovl_fs *ofs, struct ovl_node *node,
 	bool data = !(valid & FUSE_SET_ATTR_SIZE) || attr->st_size != 0;
 	int ufd, r;
 
+	valid = ovl_setattr_effective(ofs, node, attr, valid);
+	if (!valid)
+		return 0;
 	r = ovl_copy_up(ofs, node, data);
 	if (r < 0)
 		return r;

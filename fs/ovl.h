@@ -29,7 +29,10 @@ void ovl_log(int prio, const char *fmt, ...)
 const char *ovl_proc_path(char buf[OVL_PROC_PATH_MAX], int fd);
 bool ovl_is_whiteout(const struct stat *st);
 bool ovl_name_is_private(const char *name);
-bool ovl_xattr_is_private(const char *name);
+bool ovl_xattr_is_private(struct ovl_fs *ofs, const char *name);
+#define OVL_XATTR_NAME_MAX 280 /* XATTR_NAME_MAX + "overlay." + NUL */
+int ovl_xattr_escape(struct ovl_fs *ofs, const char *name,
+		     char buf[OVL_XATTR_NAME_MAX]);
 int ovl_get_opaque(struct ovl_fs *ofs, int fd, int *ret_opaque);
 int ovl_check_unsupported_xattrs(struct ovl_fs *ofs, int fd, const char *name);
 ino_t ovl_compose_ino(struct ovl_fs *ofs, unsigned int layer, ino_t ino);

@@ -98,21 +98,51 @@ bool ovl_name_is_private(const char *name)
 }
 
 /**
- * ovl_xattr_is_private - is @name an overlay-private xattr?
- * @name: xattr name
+ * ovl_xattr_is_private - is the real xattr @name an overlay marker?
+ * @ofs: the mount (its namespace: trusted.overlay. or user.overlay.)
+ * @name: xattr name as stored on a layer
  *
- * Both namespaces are hidden whatever userxattr says, as are
- * fuse-overlayfs's own: the kernel hides trusted.overlay.* always and
- * user.overlay.* with userxattr; errovl hides both so a layer written
- * in either mode never leaks its markers.
+ * Like the kernel, the mount's own namespace is private except the
+ * escaped names "<ns>overlay.*", which hold what applications stored
+ * as "<ns>*" (see ovl_xattr_escape()). fuse-overlayfs's
+ * user.fuseoverlayfs.* markers are private too.
  *
- * Return: true when the name must not be shown, set or copied up.
+ * Return: true when the name must not be shown nor copied up.
  */
-bool ovl_xattr_is_private(const char *name)
+bool ovl_xattr_is_private(struct ovl_fs *ofs, const char *name)
 {
-	return !strncmp(name, "trusted.overlay.", 16) ||
-	       !strncmp(name, "user.overlay.", 13) ||
-	       !strncmp(name, "user.fuseoverlayfs.", 19);
+	size_t l = strlen(ofs->xattr_prefix);
+
+	if (!strncmp(name, "user.fuseoverlayfs.", 19))
+		return true;
+	return !strncmp(name, ofs->xattr_prefix, l) &&
+	       strncmp(name + l, "overlay.", 8) != 0;
+}
+
+/**
+ * ovl_xattr_escape - the real name of an xattr an application names
+ * @ofs: the mount
+ * @name: the name the application used
+ * @buf: output, OVL_XATTR_NAME_MAX bytes
+ *
+ * "<ns>X" in the mount's own namespace is stored as "<ns>overlay.X"
+ * (kernel overlayfs xattr escaping, so overlays can nest); every other
+ * name is stored as is.
+ *
+ * Return: 0, or -ERANGE when the escaped name is too long.
+ */
+int ovl_xattr_escape(struct ovl_fs *ofs, const char *name,
+		     char buf[OVL_XATTR_NAME_MAX])
+{
+	size_t l = strlen(ofs->xattr_prefix);
+	int n;
+
+	if (strncmp(name, ofs->xattr_prefix, l))
+		n = snprintf(buf, OVL_XATTR_NAME_MAX, "%s", name);
+	else
+		n = snprintf(buf, OVL_XATTR_NAME_MAX, "%soverlay.%s",
+			     ofs->xattr_prefix, name + l);
+	return n < 0 || n >= OVL_XATTR_NAME_MAX ? -ERANGE : 0;
 }
 
 static ssize_t ovl_getxattr_fd(int fd, const char *name, void *buf, size_t size)

@@ -4,11 +4,17 @@
  *
  * get and list read the top-most real object; set and remove copy it
  * up first, except that removing an xattr a lower object does not have
- * fails with ENODATA without a copy-up, like the kernel. The private
- * overlay xattrs (trusted.overlay.*, user.overlay.*, and
- * fuse-overlayfs's user.fuseoverlayfs.*) are never listed, read,
- * written or removed: those requests get EOPNOTSUPP, the kernel's
- * answer for its own namespace.
+ * fails with ENODATA without a copy-up, like the kernel.
+ *
+ * Private names follow kernel overlayfs (6.7+): in the mount's own
+ * namespace (trusted.overlay., or user.overlay. with userxattr) the
+ * markers on disk are never shown, and what applications store as
+ * "<ns>X" is kept on disk escaped as "<ns>overlay.X" (so an overlay
+ * can live on an overlay); list shows it back as "<ns>X". Reading an
+ * unescaped marker through the mount thus gives ENODATA. The
+ * user.fuseoverlayfs.* markers are hidden as well; setting them is
+ * EOPNOTSUPP, since they would change how fuse-overlayfs reads the
+ * upper.
  *
  * Real objects are reached through /proc/self/fd/N of their O_PATH fd;
  * the magic link resolves to the object itself, symlinks included.
@@ -20,18 +26,26 @@
 
 #include "ovl.h"
 
+static bool ovl_xattr_is_fofs(const char *name)
+{
+	return !strncmp(name, "user.fuseoverlayfs.", 19);
+}
+
 void ovl_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		     size_t size)
 {
 	struct ovl_fs *ofs = ovl_fs(req);
-	char p[OVL_PROC_PATH_MAX], *buf = NULL;
+	char p[OVL_PROC_PATH_MAX], real[OVL_XATTR_NAME_MAX], *buf = NULL;
 	unsigned int layer;
 	ssize_t n;
 
-	if (ovl_xattr_is_private(name)) {
-		n = -EOPNOTSUPP;
+	if (ovl_xattr_is_fofs(name)) {
+		n = -ENODATA;
 		goto out_reply;
 	}
+	n = ovl_xattr_escape(ofs, name, real);
+	if (n < 0)
+		goto out_reply;
 	if (size) {
 		buf = malloc(size);
 		if (!buf) {
@@ -41,7 +55,7 @@ void ovl_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	}
 	n = getxattr(
 		ovl_proc_path(p, ovl_node_real(ovl_node(req, ino), &layer)),
-		name, buf, size);
+		real, buf, size);
 	if (n < 0)
 		n = -errno;
 out_reply:
@@ -56,17 +70,29 @@ out_reply:
 	free(buf);
 }
 
-/* Removes the private names from a listxattr result; returns new length. */
-static size_t ovl_xattr_filter(char *list, size_t len)
+/*
+ * Turns a real listxattr result into the shown one, in place: private
+ * names go, escaped ones lose their "overlay." (shorter, so it fits).
+ * Returns the new length.
+ */
+static size_t ovl_xattr_filter(struct ovl_fs *ofs, char *list, size_t len)
 {
+	size_t pl = strlen(ofs->xattr_prefix);
 	char *in = list, *out = list;
 
 	while (in < list + len) {
 		size_t l = strnlen(in, list + len - in) + 1;
 
-		if (!ovl_xattr_is_private(in)) {
-			memmove(out, in, l);
-			out += l;
+		if (!ovl_xattr_is_private(ofs, in)) {
+			if (!strncmp(in, ofs->xattr_prefix, pl)) {
+				/* "<ns>overlay.X" is shown as "<ns>X". */
+				memmove(out, in, pl);
+				memmove(out + pl, in + pl + 8, l - pl - 8);
+				out += l - 8;
+			} else {
+				memmove(out, in, l);
+				out += l;
+			}
 		}
 		in += l;
 	}
@@ -81,7 +107,7 @@ void ovl_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	ssize_t n;
 
 	ovl_proc_path(p, ovl_node_real(ovl_node(req, ino), &layer));
-	/* The filtered list is shorter: size it on the real one. */
+	/* The shown list is never longer: size it on the real one. */
 	for (;;) {
 		n = listxattr(p, NULL, 0);
 		if (n < 0) {
@@ -103,7 +129,7 @@ void ovl_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 		}
 	}
 	if (n > 0)
-		n = ovl_xattr_filter(buf, n);
+		n = ovl_xattr_filter(ofs, buf, n);
 	if (n >= 0 && size && (size_t)n > size)
 		n = -ERANGE;
 	ovl_dbg(ofs, "listxattr(%lu, %zu) = %zd", (unsigned long)ino, size, n);
@@ -120,14 +146,17 @@ static int ovl_do_setxattr(struct ovl_fs *ofs, struct ovl_node *node,
 			   const char *name, const char *value, size_t size,
 			   int flags, bool remove)
 {
-	char p[OVL_PROC_PATH_MAX];
+	char p[OVL_PROC_PATH_MAX], real[OVL_XATTR_NAME_MAX];
 	unsigned int layer;
 	int r;
 
-	if (ovl_xattr_is_private(name))
-		return -EOPNOTSUPP;
+	if (ovl_xattr_is_fofs(name))
+		return remove ? -ENODATA : -EOPNOTSUPP;
+	r = ovl_xattr_escape(ofs, name, real);
+	if (r < 0)
+		return r;
 	if (remove && ovl_node_upper(node) < 0 &&
-	    getxattr(ovl_proc_path(p, ovl_node_real(node, &layer)), name, NULL,
+	    getxattr(ovl_proc_path(p, ovl_node_real(node, &layer)), real, NULL,
 		     0) < 0)
 		return -errno;
 	r = ovl_copy_up(ofs, node, true);
@@ -135,9 +164,9 @@ static int ovl_do_setxattr(struct ovl_fs *ofs, struct ovl_node *node,
 		return r;
 	ovl_proc_path(p, ovl_node_upper(node));
 	if (remove)
-		r = removexattr(p, name);
+		r = removexattr(p, real);
 	else
-		r = setxattr(p, name, value, size, flags);
+		r = setxattr(p, real, value, size, flags);
 	return r < 0 ? -errno : 0;
 }
 
