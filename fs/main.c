@@ -197,9 +197,29 @@ static char *ovl_main_fuse_opts(struct ovl_config *cfg, const char *source)
 static void ovl_main_raise_nofile(void)
 {
 	struct rlimit rl;
+	unsigned long nr_open = 0;
+	FILE *f;
 
-	/* Every known node holds O_PATH fds. */
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+	/*
+	 * Every node the kernel knows holds O_PATH fds: as root, raise
+	 * the hard limit to the system's maximum, else the soft one to
+	 * the hard one.
+	 */
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	f = fopen("/proc/sys/fs/nr_open", "re");
+	if (f) {
+		if (fscanf(f, "%lu", &nr_open) != 1)
+			nr_open = 0;
+		fclose(f);
+	}
+	if (nr_open > rl.rlim_max) {
+		struct rlimit want = { nr_open, nr_open };
+
+		if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+			return;
+	}
+	if (rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
 		(void)setrlimit(RLIMIT_NOFILE, &rl);
 	}
