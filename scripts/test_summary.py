@@ -8,24 +8,53 @@ Exits 1 when anything failed.
 import glob
 import json
 import os
+import re
 import sys
 import xml.etree.ElementTree as ET
 
 
+def tap_counts(stdout):
+    """Counts the TAP results in a test's output; None if it has none."""
+    passed = failed = skipped = 0
+    seen = False
+    for line in stdout.splitlines():
+        m = re.match(r"(not ok|ok)\b[^#]*(#\s*(\w+))?", line)
+        if not m:
+            continue
+        seen = True
+        directive = (m.group(3) or "").upper()
+        if directive == "SKIP":
+            skipped += 1
+        elif m.group(1) == "ok" or directive == "TODO":
+            passed += 1
+        else:
+            failed += 1
+    return (passed, failed, skipped) if seen else None
+
+
 def meson_counts(path):
+    """Counts a meson test log: TAP subtests where a test prints TAP."""
     passed = failed = skipped = 0
     with open(path) as f:
         for line in f:
             line = line.strip()
             if not line:
                 continue
-            result = json.loads(line).get("result", "")
-            if result in ("OK", "EXPECTEDFAIL"):
+            test = json.loads(line)
+            result = test.get("result", "")
+            sub = tap_counts(test.get("stdout", ""))
+            if result in ("OK", "EXPECTEDFAIL") and sub and not sub[1]:
+                passed += sub[0]
+                skipped += sub[2]
+            elif result in ("OK", "EXPECTEDFAIL"):
                 passed += 1
             elif result == "SKIP":
                 skipped += 1
             else:
-                failed += 1
+                # A failed binary counts its failed cases, at least one.
+                failed += max(1, sub[1] if sub else 1)
+                if sub:
+                    passed += sub[0]
     return passed, failed, skipped
 
 
