@@ -135,7 +135,7 @@ def test_status_clean_and_failed_sessions(layers):
     rc, st = vh.ctl_json("status", "--json", L.mnt)
     assert rc == 0 and st["status"] == "clean" and st["errno"] is None
     assert st["source"] == "mount" and st["pid"] == d.proc.pid
-    assert d.unmount() == 0
+    assert d.unmount() == 0, d.stderr
 
     rc, st = vh.ctl_json("status", "--json", "--workdir", L.work)
     assert rc == 0 and st["status"] == "clean" and st["state"] == "clean"
@@ -154,7 +154,7 @@ def test_status_clean_and_failed_sessions(layers):
     p = vh.ctl("status", L.mnt)
     assert p.returncode == 1
     assert p.stdout.startswith(f"{L.mnt}: inconsistent: ENOSPC")
-    assert d.unmount() == 0
+    assert d.unmount() == 0, d.stderr
 
     p = vh.ctl("status", "--workdir", L.work)
     assert p.returncode == 1

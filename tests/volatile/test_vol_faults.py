@@ -17,7 +17,7 @@ def test_faults_need_test_faults_option(tmpfs_layers, errovl):
     p = vh.ctl("fault", L.mnt, "write", "EIO")
     assert p.returncode == 1
     assert "test_faults" in p.stderr and p.stderr.count("errovlctl:") == 1
-    assert d.unmount() == 0
+    assert d.unmount() == 0, d.stderr
 
 
 def test_fault_write_writeback_volatile(tmpfs_layers, errovl):
@@ -42,7 +42,7 @@ def test_fault_write_writeback_volatile(tmpfs_layers, errovl):
     assert rc == 1 and st["status"] == "inconsistent"
     assert st["first_error"]["errno"] == "EIO" and st["error_count"] == 1
     assert "volume is now inconsistent" in d.stderr
-    assert d.unmount() == 0
+    assert d.unmount() == 0, d.stderr
     rc, st = vh.ctl_json("status", "--json", "--workdir", L.work)
     assert rc == 1 and st["state"] == "failed" and st["errno"] == "EIO"
     d = errovl(L, "volatile")
@@ -66,7 +66,7 @@ def test_fault_harvest_volatile(tmpfs_layers, errovl):
     assert p.returncode == 1 and "Input/output error" in p.stderr
     rc, st = _status(L.mnt)
     assert st["errno"] == "ENOSPC" and st["error_count"] == 1
-    assert d.unmount() == 0
+    assert d.unmount() == 0, d.stderr
     assert os.path.exists(L.marker)
 
 
@@ -88,7 +88,7 @@ def test_fault_harvest_nonvolatile_sync(tmpfs_layers, errovl):
     finally:
         os.close(h1)
         os.close(h2)
-    assert d.unmount() == 0
+    assert d.unmount() == 0, d.stderr
     assert not os.path.exists(L.marker)
 
 
@@ -105,7 +105,7 @@ def test_fault_fsync_nonvolatile(tmpfs_layers, errovl):
         assert vh.fsync_err(fd) == 0  # budget of 2 used up
     finally:
         os.close(fd)
-    assert d.unmount() == 0
+    assert d.unmount() == 0, d.stderr
 
 
 def test_fault_copy_up(tmpfs_layers, errovl):
@@ -128,4 +128,4 @@ def test_fault_copy_up(tmpfs_layers, errovl):
     os.close(fd)
     with open(os.path.join(L.upper, "low"), "rb") as f:
         assert f.read() == b"lower data\nmore\n"
-    assert d.unmount() == 0
+    assert d.unmount() == 0, d.stderr

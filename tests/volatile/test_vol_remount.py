@@ -19,7 +19,7 @@ def test_clean_unmount_allows_remount_and_kernel(tmpfs_layers, errovl, kernel):
     rc, st = vh.ctl_json("status", "--json", "--workdir", L.work)
     assert rc == 1 and st["state"] == "mounted" and st["status"] == "unknown"
     _write(os.path.join(L.mnt, "f"))
-    assert d.unmount() == 0
+    assert d.unmount() == 0, d.stderr
     assert not os.path.exists(L.marker)
     assert not os.path.exists(os.path.dirname(L.marker))
     rc, st = vh.ctl_json("status", "--json", "--workdir", L.work)
@@ -29,7 +29,7 @@ def test_clean_unmount_allows_remount_and_kernel(tmpfs_layers, errovl, kernel):
     assert d.mounted, d.stderr
     with open(os.path.join(L.mnt, "f"), "rb") as f:
         assert f.read() == b"hello\n"
-    assert d.unmount() == 0
+    assert d.unmount() == 0, d.stderr
 
     assert kernel(L) == 0
     with open(os.path.join(L.mnt, "f"), "rb") as f:
@@ -59,7 +59,7 @@ def test_kill9_refuses_remount(tmpfs_layers, errovl, kernel):
     d = errovl(L, "volatile", "volatile_discard")
     assert d.mounted, d.stderr
     assert "discarding" in d.stderr
-    assert d.unmount() == 0
+    assert d.unmount() == 0, d.stderr
     assert not os.path.exists(L.marker)
 
 
@@ -80,7 +80,7 @@ def test_corrupt_checkpoint_refused(tmpfs_layers, errovl):
     assert "corrupt" in d.stderr, d.stderr
     d = errovl(L, "volatile", "volatile_discard")
     assert d.mounted, d.stderr
-    assert d.unmount() == 0
+    assert d.unmount() == 0, d.stderr
 
 
 def test_kernel_marker_refused(tmpfs_layers, errovl, kernel):
@@ -95,7 +95,7 @@ def test_kernel_marker_refused(tmpfs_layers, errovl, kernel):
     assert "not left by errovl" in d.stderr, d.stderr
     d = errovl(L, "volatile_discard")
     assert d.mounted, d.stderr
-    assert d.unmount() == 0
+    assert d.unmount() == 0, d.stderr
     assert not os.path.exists(L.marker)
 
 
@@ -119,7 +119,7 @@ def test_fsync0_is_volatile(tmpfs_layers, errovl):
     assert os.path.isfile(L.marker)
     rc, st = vh.ctl_json("status", "--json", L.mnt)
     assert rc == 0 and st["mode"] == "volatile"
-    assert d.unmount() == 0
+    assert d.unmount() == 0, d.stderr
     assert not os.path.exists(L.marker)
 
 
@@ -142,4 +142,4 @@ def test_ioctls_on_files_and_unknown_commands(tmpfs_layers, errovl):
             assert e.errno == errno.ENOTTY
     finally:
         os.close(fd)
-    assert d.unmount() == 0
+    assert d.unmount() == 0, d.stderr

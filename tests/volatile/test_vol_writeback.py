@@ -154,7 +154,7 @@ def test_nonvolatile_sync_reports_once_per_handle(ext4, errovl):
     finally:
         os.close(h1)
         os.close(h2)
-    assert d.unmount() == 0
+    assert d.unmount() == 0, d.stderr
     # Non-volatile: no marker, nothing to refuse.
     assert not os.path.exists(L.marker)
     d = errovl(L)
