@@ -52,11 +52,13 @@ RMTREE_DIR=arch
 WARM_N=3
 QUICK=0
 QUICK_DIRS="fs kernel mm arch/x86 include"
+SUBSET=""
 ALL_PAIRS=0
 COUNT_OPS=0
 PERF_RECORD=0
 STRACE=0
 STOP_AT=""
+NOFILE=""
 
 declare -A CFG_CMD CFG_VOL
 CFG_CMD[bare]=""
@@ -118,14 +120,18 @@ Options:
   --rmtree-dir D        rmtree: this subtree (default $RMTREE_DIR)
   --warm N              warm walks after the cold one (default $WARM_N)
   --img-size SIZE       ext4 image size (default $IMG_SIZE)
-  --quick               smoke run: lower = $QUICK_DIRS
-                        of the tree, 64 MiB big file, 200 fsyncs and txns,
-                        1 rep, 1 warm walk
+  --subset "D1 D2"      use only these directories of the tree, for both
+                        the lower layer and the untar input
+  --quick               smoke run: --subset "$QUICK_DIRS",
+                        64 MiB big file, 200 fsyncs and txns, copy-up of mm,
+                        rmtree of arch/x86, 1 rep, 1 warm walk
   --count-ops           count FUSE requests per opcode (perf, fuse tracepoint)
                         during each timed command -> fuse-ops.tsv
   --perf-record         perf record -g the daemon during each timed command
   --strace              strace -c -f the daemon during each timed command
   --stop-at HH:MM       (UTC) do not start a run expected to end after this
+  --nofile N            raise the open-file limit (soft and hard) of every
+                        mount command to N; default: inherit it
   -h, --help            this text
 Profiling options slow the daemon down: do not use their timings.
 Exit status: 0 all runs succeeded, 1 a run failed or setup failed, 2 usage.
@@ -164,7 +170,7 @@ while [ $# -gt 0 ]; do
 	--reps | --workloads | --configs | --errovl | --errovl-opts | --define | \
 		--storage | --scratch | --cache | --out | --src-tar | --big-mb | \
 		--fsync-n | --sqlite-n | --copyup-dirs | --rmtree-dir | --warm | \
-		--img-size | --stop-at)
+		--img-size | --stop-at | --nofile | --subset)
 		fsb_need "$opt" $#
 		val=$2
 		shift 2
@@ -208,6 +214,8 @@ while [ $# -gt 0 ]; do
 		WARM_N=$val ;;
 	--img-size) IMG_SIZE=$val ;;
 	--quick) QUICK=1 ;;
+	--subset) SUBSET=$val ;;
+	--nofile) fsb_int "$opt" "$val" && NOFILE=$val ;;
 	--count-ops) COUNT_OPS=1 ;;
 	--perf-record) PERF_RECORD=1 ;;
 	--strace) STRACE=1 ;;
@@ -232,6 +240,7 @@ if [ "$QUICK" = 1 ]; then
 	[ "$COPYUP_DIRS" = "fs kernel mm" ] && COPYUP_DIRS="mm"
 	[ "$RMTREE_DIR" = arch ] && RMTREE_DIR=arch/x86
 	[ "$WARM_N" = 3 ] && WARM_N=1
+	[ -n "$SUBSET" ] || SUBSET=$QUICK_DIRS
 	[[ " ${FSB_ARGS[*]} " == *" --reps "* ]] || REPS=1
 fi
 
@@ -278,6 +287,11 @@ done
 [ "$COUNT_OPS" = 0 ] && [ "$PERF_RECORD" = 0 ] || command -v perf >/dev/null ||
 	fsb_die "--count-ops/--perf-record need perf"
 [ "$STRACE" = 0 ] || command -v strace >/dev/null || fsb_die "--strace needs strace"
+
+if [ -n "$NOFILE" ]; then
+	ulimit -Hn "$NOFILE" && ulimit -Sn "$NOFILE" ||
+		fsb_die "cannot raise the open-file limit to $NOFILE (see /proc/sys/fs/nr_open)"
+fi
 
 # Re-execute in a private mount namespace: a job that unshares its own
 # namespace while we are mounted would otherwise get copies of our mounts,
@@ -368,8 +382,8 @@ fsb_prepare_tarball() {
 	TOP=$(tar -tf "$cached" | head -n1)
 	TOP=${TOP%%/*}
 	[ -n "$TOP" ] || fsb_die "empty tarball $cached"
-	if [ "$QUICK" = 1 ]; then
-		TARBALL=$SRC/quick.tar
+	if [ -n "$SUBSET" ]; then
+		TARBALL=$SRC/subset.tar
 	else
 		TARBALL=$SRC/src.tar
 		cp "$cached" "$TARBALL" || fsb_die "cannot copy the tarball to $SRC"
@@ -391,11 +405,11 @@ fsb_prepare_storage() {
 	fi
 	mkdir -p "$LOWER" || fsb_die "cannot create $LOWER"
 	fsb_log "extracting the lower layer into $LOWER"
-	if [ "$QUICK" = 1 ]; then
+	if [ -n "$SUBSET" ]; then
 		local d members=()
-		for d in $QUICK_DIRS; do members+=("$TOP/$d"); done
+		for d in $SUBSET; do members+=("$TOP/$d"); done
 		tar -xf "$CACHED_TAR" -C "$LOWER" "${members[@]}" ||
-			fsb_die "cannot extract $QUICK_DIRS from $CACHED_TAR"
+			fsb_die "cannot extract $SUBSET from $CACHED_TAR"
 		tar -cf "$TARBALL" -C "$LOWER" "$TOP" || fsb_die "cannot build $TARBALL"
 	else
 		tar -xf "$TARBALL" -C "$LOWER" || fsb_die "cannot extract $TARBALL"
@@ -445,6 +459,15 @@ fsb_daemon_mem() {
 		done <"/proc/$DPID/status"
 	fi
 	echo "$rss $hwm"
+}
+
+# Open fds of the daemon, "-" without one.
+fsb_daemon_fds() {
+	if [ -n "$DPID" ] && [ -d "/proc/$DPID/fd" ]; then
+		find "/proc/$DPID/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l
+	else
+		echo -
+	fi
 }
 
 # Number of drop_caches writes so far, by anyone: a change during a timed
@@ -536,7 +559,7 @@ CUR_CFG=""
 
 # fsb_timed NAME CMD...: runs CMD once, appends one row to results.tsv.
 fsb_timed() {
-	local name=$1 t0 t1 c0 c1 d0 d1 x0 x1 rc note load mem
+	local name=$1 t0 t1 c0 c1 d0 d1 x0 x1 rc note load mem nfd
 	shift
 	read -r load _ </proc/loadavg
 	fsb_aux_start "$name"
@@ -551,18 +574,19 @@ fsb_timed() {
 	d1=$(fsb_daemon_cpu)
 	x1=$(fsb_drops)
 	mem=$(fsb_daemon_mem)
+	nfd=$(fsb_daemon_fds)
 	fsb_aux_stop "$name"
 	note=$(sed -n 's/^note: //p' "$OUT/cmd.out" | tail -n1)
 	if [ "$rc" -ne 0 ]; then
 		FAILED=1
 		note="failed rc=$rc: $(head -c 300 "$OUT/cmd.err" | tr '\t\n' '  ')"
 	fi
-	printf '%s\t%s\t%s\t%s\t%d.%06d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+	printf '%s\t%s\t%s\t%s\t%d.%06d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
 		"$CUR_REP" "$name" "$CUR_CFG" "$CUR_WL" \
 		$(((t1 - t0) / 1000000)) $(((t1 - t0) % 1000000)) \
 		"$(awk -v a="$c0" -v b="$c1" -v hz="$FSB_HZ" 'BEGIN { printf "%.2f", (b - a) / hz }')" \
 		"$(awk -v a="$d0" -v b="$d1" -v hz="$FSB_HZ" 'BEGIN { printf "%.2f", (b - a) / hz }')" \
-		"${mem% *}" "${mem#* }" "$rc" "$((x1 - x0))" "$load" "$note" \
+		"${mem% *}" "${mem#* }" "$nfd" "$rc" "$((x1 - x0))" "$load" "$note" \
 		>>"$OUT/results.tsv"
 	fsb_log "  rep $CUR_REP $(printf '%-12s %-10s' "$CUR_CFG" "$name") $(((t1 - t0) / 1000)) ms${note:+  ($note)}"
 	return "$rc"
@@ -736,7 +760,7 @@ fsb_run_one() {
 		M=$MNT
 		if ! fsb_mount "$cfg"; then
 			FAILED=1
-			printf '%s\t%s\t%s\t%s\t\t\t\t\t\tmount\t\t\tmount failed\n' \
+			printf '%s\t%s\t%s\t%s\t\t\t\t\t\t\tmount\t\t\tmount failed\n' \
 				"$rep" "$wl" "$cfg" "$wl" >>"$OUT/results.tsv"
 			return 0
 		fi
@@ -779,11 +803,12 @@ fsb_meta() {
 		echo "fuse-overlayfs: $(fuse-overlayfs --version 2>/dev/null | sed -n 's/^fuse-overlayfs: version //p')"
 		echo "errovl: ${ERROVL:-unused} ($(git -C "$FSB_REPO" describe --always --dirty 2>/dev/null || echo no git))"
 		echo "storage: $STORAGE ($(findmnt -no SOURCE,FSTYPE -T "$DISK" | tr -s ' '))"
-		echo "tree: $TOP, $(find "$LOWER/$TOP" | wc -l) entries, $(du -sh "$LOWER/$TOP" | cut -f1)"
+		echo "tree: $TOP${SUBSET:+ (only: $SUBSET)}, $(find "$LOWER/$TOP" | wc -l) entries, $(du -sh "$LOWER/$TOP" | cut -f1)"
 		echo "untar input: $TARBALL ($(du -h "$TARBALL" | cut -f1))"
 		echo "sizes: big_mb=$BIG_MB fsync_n=$FSYNC_N sqlite_n=$SQLITE_N warm=$WARM_N"
 		echo "copyup: $COPYUP_DIRS ($(wc -l <"$SRC/copyup.list") files)"
 		echo "rmtree: $RMTREE_DIR ($(find "$LOWER/$TOP/$RMTREE_DIR" | wc -l) entries)"
+		echo "open-file limit: $(ulimit -Sn) soft, $(ulimit -Hn) hard${NOFILE:+ (--nofile)}"
 		echo "load at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 	} >"$OUT/meta.txt"
 	for c in $CONFIGS; do
@@ -799,7 +824,7 @@ fsb_log "results in $OUT"
 fsb_prepare_tarball
 fsb_prepare_storage
 fsb_meta
-printf 'rep\tname\tconfig\tworkload\twall_s\tcpu_busy_s\tdaemon_cpu_s\trss_kb\thwm_kb\trc\text_drops\tload1\tnote\n' \
+printf 'rep\tname\tconfig\tworkload\twall_s\tcpu_busy_s\tdaemon_cpu_s\trss_kb\thwm_kb\tfds\trc\text_drops\tload1\tnote\n' \
 	>"$OUT/results.tsv"
 [ "$COUNT_OPS" = 0 ] || printf 'rep\tname\tconfig\tops\n' >"$OUT/fuse-ops.tsv"
 

@@ -255,8 +255,9 @@ def memory_rows(res):
     for c in res.configs:
         rss = res.column("walk-cold", c, "rss_kb")
         hwm = res.column("walk-cold", c, "hwm_kb")
+        fds = res.column("walk-cold", c, "fds")
         if rss and hwm:
-            out[c] = (median(rss), median(hwm))
+            out[c] = (median(rss), median(hwm), median(fds))
     return out
 
 
@@ -264,10 +265,13 @@ def section_memory(res):
     mem = memory_rows(res)
     if not mem:
         return []
-    rows = [[c, "%.1f" % (v[0] / 1024), "%.1f" % (v[1] / 1024)]
+    rows = [[c, "%.1f" % (v[0] / 1024), "%.1f" % (v[1] / 1024),
+             "–" if v[2] is None else "%d" % v[2]]
             for c, v in mem.items()]
-    return (["## Daemon memory right after the cold walk (MiB, median)", ""] +
-            table(["config", "VmRSS", "VmHWM"], rows))
+    return (["## Daemon memory right after the cold walk (median)", "",
+             "Open fds pin kernel objects (file, dentry, inode) that VmRSS "
+             "does not show.", ""] +
+            table(["config", "VmRSS MiB", "VmHWM MiB", "open fds"], rows))
 
 
 def section_cpu(res):
@@ -359,9 +363,12 @@ def write_chart(res):
                       "fsbench_chart.gp")
     title = "fsbench: time relative to kernel overlayfs (median of %d reps)" \
         % len(res.reps())
+    low = [median(res.ratios(m, c)) for m in res.metrics() for c in cfgs]
+    low = min([v for v in low if v] + [0.25])
+    ymin = 2.0 ** math.floor(math.log2(low * 0.8))
     r = subprocess.run(["gnuplot", "-e", "datafile='%s'; outfile='%s'; "
-                        "ncols=%d; charttitle='%s'"
-                        % (dat, png, len(cfgs) + 2, title), gp],
+                        "ncols=%d; charttitle='%s'; ymin=%g"
+                        % (dat, png, len(cfgs) + 2, title, ymin), gp],
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                        text=True, check=False)
     if r.returncode != 0:
