@@ -253,16 +253,32 @@ static int ovl_copy_up_attrs(struct ovl_fs *ofs, int src, const struct stat *st,
 	return 0;
 }
 
-/* Copies @node up into @parent_ufd as @name. Caller holds node->lock. */
+/*
+ * Copies @node up into @parent's upper directory as @name. Caller holds
+ * node->lock and ofs->rename_lock for reading.
+ */
 static int ovl_copy_up_one(struct ovl_fs *ofs, struct ovl_node *node,
-			   int parent_ufd, const char *name, bool data)
+			   struct ovl_node *parent, const char *name, bool data)
 {
-	int src = node->lower[0].fd, fd, r;
+	int parent_ufd = ovl_node_upper(parent), src, fd = -1, r;
+	bool dir = S_ISDIR(node->type);
 	char tmp[64];
 	struct stat st;
 
-	if (fstatat(src, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
-		return -errno;
+	if (dir) {
+		src = node->lower[0].fd;
+	} else {
+		if (node->lower_slot >= parent->nr_lower)
+			return -EIO;
+		src = openat(parent->lower[node->lower_slot].fd, name,
+			     O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (src < 0)
+			return -errno;
+	}
+	if (fstatat(src, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
+		r = -errno;
+		goto out_close;
+	}
 	ovl_tmpname(ofs, tmp, sizeof(tmp));
 	r = ovl_copy_up_create(ofs, src, &st, tmp, data);
 	if (r == 0)
@@ -274,13 +290,23 @@ static int ovl_copy_up_one(struct ovl_fs *ofs, struct ovl_node *node,
 		/* Best effort: the next mount cleans work/ anyway. */
 		(void)ovl_rm_tree_at(ofs->work_fd, tmp);
 		ovl_dbg(ofs, "copy-up of %s failed: %d", name, r);
-		return r == -EEXIST ? -EIO : r;
+		if (r == -EEXIST)
+			r = -EIO;
+		goto out_close;
 	}
-	fd = openat(parent_ufd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	__atomic_store_n(&node->upper_fd, fd, __ATOMIC_RELEASE);
-	return 0;
+	if (dir) {
+		fd = openat(parent_ufd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0) {
+			r = -errno;
+			goto out_close;
+		}
+		node->upper_fd = fd;
+	}
+	__atomic_store_n(&node->upper, true, __ATOMIC_RELEASE);
+out_close:
+	if (!dir)
+		close(src);
+	return r;
 }
 
 /* Caller holds ofs->rename_lock for reading. */
@@ -291,19 +317,21 @@ static int ovl_copy_up_locked(struct ovl_fs *ofs, struct ovl_node *node,
 	char *name;
 	int r;
 
-	if (ovl_node_upper(node) >= 0)
+	if (ovl_node_has_upper(node))
 		return 0;
 	if (node == ofs->root || !node->nr_lower)
 		return -EIO;
+	/* Its name is gone: nothing to copy it up to. */
+	if (__atomic_load_n(&node->pin_fd, __ATOMIC_ACQUIRE) >= 0)
+		return -ENOENT;
 	name = ovl_node_name(ofs, node, &parent);
 	if (!name)
 		return -ENOMEM;
 	r = ovl_copy_up_locked(ofs, parent, true);
 	if (r == 0) {
 		pthread_mutex_lock(&node->lock);
-		if (ovl_node_upper(node) < 0)
-			r = ovl_copy_up_one(ofs, node, ovl_node_upper(parent),
-					    name, data);
+		if (!ovl_node_has_upper(node))
+			r = ovl_copy_up_one(ofs, node, parent, name, data);
 		pthread_mutex_unlock(&node->lock);
 	}
 	ovl_node_put(ofs, parent);
@@ -326,7 +354,7 @@ int ovl_copy_up(struct ovl_fs *ofs, struct ovl_node *node, bool data)
 {
 	int r;
 
-	if (ovl_node_upper(node) >= 0)
+	if (ovl_node_has_upper(node))
 		return 0;
 	if (ofs->upper_fd < 0)
 		return -EROFS;

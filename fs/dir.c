@@ -314,11 +314,21 @@ void ovl_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 	memset(&e, 0, sizeof(e));
 	r = ovl_copy_up(ofs, node, true);
 	if (r == 0) {
+		struct ovl_real real;
+
+		r = ovl_real_get(ofs, node, true, &real);
+		if (r == 0) {
+			r = real.layer ? -EIO : ovl_real_open(&real, O_PATH);
+			ovl_real_put(ofs, &real);
+		}
+	}
+	if (r >= 0) {
 		nw.mode = node->type;
-		nw.link_fd = ovl_node_upper(node);
+		nw.link_fd = r;
 		nw.link_node = node;
 		r = ovl_do_new(ofs, req, ovl_node(req, newparent), newname, &nw,
 			       &e, NULL);
+		close(nw.link_fd);
 	}
 	ovl_reply_new(req, "link", newparent, newname, r, &e);
 }
@@ -368,7 +378,7 @@ static void ovl_remove_tmp(struct ovl_fs *ofs, const char *tmp)
 static int ovl_do_remove(struct ovl_fs *ofs, struct ovl_node *parent,
 			 const char *name, bool dir)
 {
-	struct ovl_node *victim;
+	struct ovl_node *victim, *known = NULL;
 	int pufd, lower, r, flags = dir ? AT_REMOVEDIR : 0;
 	bool upper;
 	char tmp[64];
@@ -391,7 +401,7 @@ static int ovl_do_remove(struct ovl_fs *ofs, struct ovl_node *parent,
 			goto out_discard;
 		}
 	}
-	upper = victim->upper_fd >= 0;
+	upper = victim->upper;
 	lower = ovl_lower_exists(ofs, parent, name);
 	if (lower < 0) {
 		r = lower;
@@ -400,6 +410,13 @@ static int ovl_do_remove(struct ovl_fs *ofs, struct ovl_node *parent,
 	r = ovl_copy_up(ofs, parent, true);
 	if (r < 0)
 		goto out_discard;
+	/* The kernel may still use the node (open files): keep it reachable. */
+	known = ovl_node_find(ofs, parent, name);
+	if (known) {
+		r = ovl_node_pin(ofs, known);
+		if (r < 0)
+			goto out_discard;
+	}
 	pufd = ovl_node_upper(parent);
 	ovl_tmpname(ofs, tmp, sizeof(tmp));
 	if (lower && upper) {
@@ -440,13 +457,10 @@ static int ovl_do_remove(struct ovl_fs *ofs, struct ovl_node *parent,
 	r = 0;
 out_discard:
 	ovl_node_discard(victim);
-	if (r == 0) {
-		struct ovl_node *n = ovl_node_find(ofs, parent, name);
-
-		if (n) {
-			ovl_node_unhash(ofs, n);
-			ovl_op_forget_one(ofs, n, 1);
-		}
+	if (known) {
+		if (r == 0)
+			ovl_node_unhash(ofs, known);
+		ovl_op_forget_one(ofs, known, 1);
 	}
 	return r;
 }
@@ -584,6 +598,9 @@ static int ovl_do_rename(struct ovl_fs *ofs, struct ovl_node *parent,
 		r = ovl_copy_up(ofs, newparent, true);
 	if (r == 0)
 		r = ovl_copy_up(ofs, parent, true);
+	/* A replaced target may still be open: keep it reachable. */
+	if (r == 0 && dst && !(flags & RENAME_EXCHANGE))
+		r = ovl_node_pin(ofs, dst);
 	if (r < 0)
 		goto out_forget;
 

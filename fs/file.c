@@ -84,7 +84,7 @@ static int ovl_do_open(struct ovl_fs *ofs, struct ovl_node *node,
 {
 	bool write =
 		(fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC);
-	char p[OVL_PROC_PATH_MAX];
+	struct ovl_real real;
 	struct ovl_handle *h;
 	unsigned int layer;
 	int fd, r;
@@ -96,10 +96,14 @@ static int ovl_do_open(struct ovl_fs *ofs, struct ovl_node *node,
 		if (r < 0)
 			return r;
 	}
-	fd = ovl_node_real(node, &layer);
-	fd = open(ovl_proc_path(p, fd), ovl_open_flags(ofs, fi->flags));
+	r = ovl_real_get(ofs, node, true, &real);
+	if (r < 0)
+		return r;
+	fd = ovl_real_open(&real, ovl_open_flags(ofs, fi->flags));
+	layer = real.layer;
+	ovl_real_put(ofs, &real);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	if ((fi->flags & O_TRUNC) && write && ftruncate(fd, 0) < 0) {
 		r = -errno;
 		close(fd);

@@ -29,16 +29,21 @@
  */
 int ovl_node_stat(struct ovl_fs *ofs, struct ovl_node *node, struct stat *st)
 {
-	unsigned int layer;
-	int fd = ovl_node_real(node, &layer);
+	struct ovl_real real;
+	int r;
 
-	if (fd < 0)
-		return -EIO;
-	if (fstatat(fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
-		return -errno;
+	r = ovl_real_get(ofs, node, true, &real);
+	if (r < 0)
+		return r;
+	if (fstatat(real.dirfd, real.name, st,
+		    AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
+		r = -errno;
+	ovl_real_put(ofs, &real);
+	if (r < 0)
+		return r;
 	if ((st->st_mode & S_IFMT) != node->type)
 		return -EIO; /* a layer changed under us */
-	st->st_ino = ovl_compose_ino(ofs, layer, st->st_ino);
+	st->st_ino = ovl_compose_ino(ofs, real.layer, st->st_ino);
 	if (S_ISDIR(node->type) &&
 	    node->nr_lower + (ovl_node_upper(node) >= 0) > 1)
 		st->st_nlink = 1;
@@ -80,6 +85,10 @@ static int ovl_do_truncate(struct ovl_fs *ofs, int ufd,
 	return r;
 }
 
+static int ovl_setattr_upper(struct ovl_fs *ofs, struct ovl_node *node, int ufd,
+			     struct stat *attr, int valid,
+			     struct fuse_file_info *fi);
+
 static bool ovl_ts_eq(const struct timespec *a, const struct timespec *b)
 {
 	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
@@ -100,7 +109,7 @@ static int ovl_setattr_effective(struct ovl_fs *ofs, struct ovl_node *node,
 		 FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_ATIME |
 		 FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_ATIME_NOW |
 		 FUSE_SET_ATTR_MTIME_NOW;
-	if (ovl_node_upper(node) >= 0 || !valid)
+	if (ovl_node_has_upper(node) || !valid)
 		return valid;
 	if (ovl_node_stat(ofs, node, &st) < 0)
 		return valid;
@@ -119,8 +128,8 @@ static int ovl_do_setattr(struct ovl_fs *ofs, struct ovl_node *node,
 			  struct stat *attr, int valid,
 			  struct fuse_file_info *fi)
 {
-	char p[OVL_PROC_PATH_MAX];
 	bool data = !(valid & FUSE_SET_ATTR_SIZE) || attr->st_size != 0;
+	struct ovl_real real;
 	int ufd, r;
 
 	valid = ovl_setattr_effective(ofs, node, attr, valid);
@@ -129,7 +138,26 @@ static int ovl_do_setattr(struct ovl_fs *ofs, struct ovl_node *node,
 	r = ovl_copy_up(ofs, node, data);
 	if (r < 0)
 		return r;
-	ufd = ovl_node_upper(node);
+	r = ovl_real_get(ofs, node, true, &real);
+	if (r < 0)
+		return r;
+	ufd = real.layer == 0 ? ovl_real_open(&real, O_PATH) : -EIO;
+	ovl_real_put(ofs, &real);
+	if (ufd < 0)
+		return ufd;
+	r = ovl_setattr_upper(ofs, node, ufd, attr, valid, fi);
+	close(ufd);
+	return r;
+}
+
+/* Applies @valid of @attr to the upper object @ufd (O_PATH). */
+static int ovl_setattr_upper(struct ovl_fs *ofs, struct ovl_node *node, int ufd,
+			     struct stat *attr, int valid,
+			     struct fuse_file_info *fi)
+{
+	char p[OVL_PROC_PATH_MAX];
+	int r;
+
 	if (valid & FUSE_SET_ATTR_MODE) {
 		if (S_ISLNK(node->type))
 			return -EOPNOTSUPP;
@@ -196,15 +224,17 @@ void ovl_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 void ovl_op_readlink(fuse_req_t req, fuse_ino_t ino)
 {
 	struct ovl_fs *ofs = ovl_fs(req);
-	unsigned int layer;
-	int fd = ovl_node_real(ovl_node(req, ino), &layer);
 	char buf[PATH_MAX + 1];
+	struct ovl_real real;
 	ssize_t n;
 
-	n = readlinkat(fd, "", buf, sizeof(buf));
-	if (n < 0)
-		n = -errno;
-	else if ((size_t)n >= sizeof(buf))
+	n = ovl_real_get(ofs, ovl_node(req, ino), true, &real);
+	if (n == 0) {
+		n = readlinkat(real.dirfd, real.name, buf, sizeof(buf));
+		if (n < 0)
+			n = -errno;
+		ovl_real_put(ofs, &real);
+	} else if ((size_t)n >= sizeof(buf))
 		n = -ENAMETOOLONG;
 	ovl_dbg(ofs, "readlink(%lu) = %zd", (unsigned long)ino, n);
 	if (n < 0) {

@@ -9,11 +9,16 @@
  * nodes are hashed by (parent, name) so a repeated lookup finds the
  * same node and copy-up can walk the parent chain.
  *
- * A node keeps O_PATH fds on its real objects: the upper one (if any)
- * and, for a merged directory, the lower directories that merge into
- * it (top-most first, cut at the first opaque one); a non-directory
- * keeps only the top-most lower. Everything else is *at() relative to
- * those fds, so renames of real parents never invalidate anything.
+ * A directory node keeps O_PATH fds on its real directories: the upper
+ * one (if any) and the lower ones that merge into it (top-most first,
+ * cut at the first opaque one). A non-directory keeps no fd: it is
+ * reached as (parent's real directory fd, name), resolved under the
+ * tree lock with renames excluded (ovl_real_get()), so the daemon's
+ * open fds follow the directories the kernel knows, not every file.
+ * Only a non-directory whose name goes away while the kernel still
+ * knows it (unlink, rename over it) is pinned with its own O_PATH fd.
+ * Everything is *at() relative to directory fds, so renames of real
+ * parents never invalidate anything.
  *
  * Lookup rules (kernel overlayfs): the top-most entry wins; a 0/0
  * char-device whiteout hides what lies below; an opaque directory
@@ -61,6 +66,7 @@ static struct ovl_node *ovl_node_alloc(mode_t type, unsigned int nr_lower)
 	}
 	n->type = type;
 	n->upper_fd = -1;
+	n->pin_fd = -1;
 	pthread_mutex_init(&n->lock, NULL);
 	return n;
 }
@@ -69,8 +75,11 @@ static void ovl_node_free(struct ovl_node *n)
 {
 	if (n->upper_fd >= 0)
 		close(n->upper_fd);
+	if (n->pin_fd >= 0)
+		close(n->pin_fd);
 	for (unsigned int i = 0; i < n->nr_lower; i++)
-		close(n->lower[i].fd);
+		if (n->lower[i].fd >= 0)
+			close(n->lower[i].fd);
 	pthread_mutex_destroy(&n->lock);
 	free(n->lower);
 	free(n->name);
@@ -245,19 +254,32 @@ fuse_ino_t ovl_node_ino(struct ovl_fs *ofs, struct ovl_node *node)
 }
 
 /**
- * ovl_node_upper - the upper O_PATH fd of @node
+ * ovl_node_has_upper - does @node have an upper object?
  * @node: the node
  *
- * Return: the fd, or -1 while the node has no upper object.
+ * Return: true once copied up or created.
  */
-int ovl_node_upper(struct ovl_node *node)
+bool ovl_node_has_upper(struct ovl_node *node)
 {
-	return __atomic_load_n(&node->upper_fd, __ATOMIC_ACQUIRE);
+	return __atomic_load_n(&node->upper, __ATOMIC_ACQUIRE);
 }
 
 /**
- * ovl_node_real - the top-most real object of @node
- * @node: the node
+ * ovl_node_upper - the upper O_PATH fd of a directory node
+ * @node: a directory node
+ *
+ * Return: the fd, or -1 while the directory has no upper.
+ */
+int ovl_node_upper(struct ovl_node *node)
+{
+	if (!ovl_node_has_upper(node))
+		return -1;
+	return node->upper_fd;
+}
+
+/**
+ * ovl_node_real - the top-most real directory of a directory node
+ * @node: a directory node
  * @ret_layer: 0 for the upper, else the lower layer index
  *
  * Return: its O_PATH fd.
@@ -311,6 +333,29 @@ static int ovl_lookup_add_lower(struct ovl_node *n, int fd_dir,
 	return 0;
 }
 
+/*
+ * Refuses redirect/metacopy objects. A directory's O_PATH fd is kept in
+ * *ret_fd; regular files are checked through a temporary fd; other
+ * types carry neither xattr.
+ */
+static int ovl_lookup_check(struct ovl_fs *ofs, int dirfd, const char *name,
+			    mode_t type, int *ret_fd)
+{
+	int fd, r;
+
+	if (!S_ISDIR(type) && !S_ISREG(type))
+		return 0;
+	fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	r = ovl_check_unsupported_xattrs(ofs, fd, name);
+	if (r == 0 && ret_fd)
+		*ret_fd = fd;
+	else
+		close(fd);
+	return r;
+}
+
 /* Is there a fuse-overlayfs ".wh.NAME" whiteout of @name in @dirfd? */
 static bool ovl_lookup_wh_file(int dirfd, const char *name)
 {
@@ -336,7 +381,7 @@ int ovl_lookup_real(struct ovl_fs *ofs, struct ovl_node *parent,
 		    const char *name, struct ovl_node **ret)
 {
 	struct ovl_node *n;
-	int ufd = ovl_node_upper(parent), fd = -1, opaque = 0, r;
+	int ufd = ovl_node_upper(parent), opaque = 0, r;
 	mode_t type = 0;
 	struct stat st;
 	bool stop = false;
@@ -354,18 +399,15 @@ int ovl_lookup_real(struct ovl_fs *ofs, struct ovl_node *parent,
 				r = -ENOENT;
 				goto out_free;
 			}
-			fd = openat(ufd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-			if (fd < 0) {
-				r = -errno;
-				goto out_free;
-			}
-			n->upper_fd = fd;
+			n->upper = true;
 			type = st.st_mode & S_IFMT;
-			r = ovl_check_unsupported_xattrs(ofs, fd, name);
+			r = ovl_lookup_check(ofs, ufd, name, type,
+					     S_ISDIR(type) ? &n->upper_fd
+							   : NULL);
 			if (r < 0)
 				goto out_free;
 			if (S_ISDIR(st.st_mode)) {
-				r = ovl_get_opaque(ofs, fd, &opaque);
+				r = ovl_get_opaque(ofs, n->upper_fd, &opaque);
 				if (r < 0)
 					goto out_free;
 				stop = opaque;
@@ -396,6 +438,19 @@ int ovl_lookup_real(struct ovl_fs *ofs, struct ovl_node *parent,
 			break;
 		if (type && !S_ISDIR(st.st_mode))
 			break; /* a directory above hides this non-directory */
+		if (!S_ISDIR(st.st_mode)) {
+			/* The top-most object; reached by name later. */
+			r = ovl_lookup_check(ofs, lfd, name,
+					     st.st_mode & S_IFMT, NULL);
+			if (r < 0)
+				goto out_free;
+			n->lower[0].fd = -1;
+			n->lower[0].layer = parent->lower[i].layer;
+			n->nr_lower = 1;
+			n->lower_slot = i;
+			type = st.st_mode & S_IFMT;
+			break;
+		}
 		r = ovl_lookup_add_lower(n, lfd, name, parent->lower[i].layer);
 		if (r < 0)
 			goto out_free;
@@ -405,8 +460,6 @@ int ovl_lookup_real(struct ovl_fs *ofs, struct ovl_node *parent,
 			goto out_free;
 		if (!type)
 			type = st.st_mode & S_IFMT;
-		if (!S_ISDIR(st.st_mode))
-			break;
 		r = ovl_get_opaque(ofs, n->lower[n->nr_lower - 1].fd, &opaque);
 		if (r < 0)
 			goto out_free;
@@ -419,7 +472,7 @@ int ovl_lookup_real(struct ovl_fs *ofs, struct ovl_node *parent,
 	}
 	n->type = type;
 	/* Only a directory with an upper can hide lowers it does not have. */
-	n->opaque = S_ISDIR(type) && n->upper_fd >= 0 && !n->nr_lower;
+	n->opaque = S_ISDIR(type) && n->upper && !n->nr_lower;
 	*ret = n;
 	return 0;
 
@@ -579,7 +632,11 @@ int ovl_node_install(struct ovl_fs *ofs, struct ovl_node *parent,
 			ovl_node_free(n);
 		return -ENOMEM;
 	}
-	n->upper_fd = upper_fd;
+	if (S_ISDIR(st.st_mode))
+		n->upper_fd = upper_fd;
+	else
+		close(upper_fd); /* reached by name; see ovl_real_get() */
+	n->upper = true;
 	n->opaque = opaque || S_ISDIR(st.st_mode);
 	n = ovl_node_hash_new(ofs, parent, name, n, true);
 	r = ovl_node_stat(ofs, n, &e->attr);
@@ -744,6 +801,7 @@ int ovl_nodes_init(struct ovl_fs *ofs)
 			ovl_node_free(root);
 			return r;
 		}
+		root->upper = true;
 	}
 	for (unsigned int i = 0; i < n; i++) {
 		root->lower[i].fd =
@@ -832,5 +890,137 @@ int ovl_node_entry(struct ovl_fs *ofs, struct ovl_node *node,
 	node->nlookup++;
 	pthread_mutex_unlock(&ofs->tree_lock);
 	ovl_entry_fill(ofs, node, e);
+	return 0;
+}
+
+/**
+ * ovl_real_get - find the top-most real object of @node
+ * @ofs: the mount
+ * @node: the node
+ * @lock: take ofs->rename_lock for reading (false: the caller holds it)
+ * @r: output: @r->dirfd and @r->name name the object for *at() calls
+ *     (name "" means dirfd is the object itself: use AT_EMPTY_PATH or
+ *     ovl_real_open()); @r->layer is 0 for the upper
+ *
+ * A non-directory is resolved through its parent's directory and its
+ * current name; the rename lock, held until ovl_real_put(), keeps that
+ * pair valid. Release with ovl_real_put() in every case.
+ *
+ * Return: 0 or -errno.
+ */
+int ovl_real_get(struct ovl_fs *ofs, struct ovl_node *node, bool lock,
+		 struct ovl_real *r)
+{
+	int pin;
+
+	memset(r, 0, sizeof(*r));
+	r->name = "";
+	if (S_ISDIR(node->type)) {
+		r->dirfd = ovl_node_real(node, &r->layer);
+		return r->dirfd < 0 ? -EIO : 0;
+	}
+	pin = __atomic_load_n(&node->pin_fd, __ATOMIC_ACQUIRE);
+	if (pin >= 0) {
+		r->dirfd = pin;
+		r->layer = node->pin_layer;
+		return 0;
+	}
+	if (lock) {
+		pthread_rwlock_rdlock(&ofs->rename_lock);
+		r->locked = true;
+	}
+	r->name_buf = ovl_node_name(ofs, node, &r->parent);
+	if (!r->name_buf) {
+		ovl_real_put(ofs, r);
+		return -ENOMEM;
+	}
+	r->name = r->name_buf;
+	if (ovl_node_has_upper(node)) {
+		r->dirfd = ovl_node_upper(r->parent);
+	} else if (node->nr_lower && node->lower_slot < r->parent->nr_lower) {
+		r->dirfd = r->parent->lower[node->lower_slot].fd;
+		r->layer = node->lower[0].layer;
+	} else {
+		r->dirfd = -1;
+	}
+	if (r->dirfd < 0) {
+		ovl_real_put(ofs, r);
+		return -EIO;
+	}
+	return 0;
+}
+
+/**
+ * ovl_real_put - release what ovl_real_get() took
+ * @ofs: the mount
+ * @r: the resolution; reset
+ */
+void ovl_real_put(struct ovl_fs *ofs, struct ovl_real *r)
+{
+	if (r->parent)
+		ovl_node_put(ofs, r->parent);
+	free(r->name_buf);
+	if (r->locked)
+		pthread_rwlock_unlock(&ofs->rename_lock);
+	memset(r, 0, sizeof(*r));
+	r->dirfd = -1;
+	r->name = "";
+}
+
+/**
+ * ovl_real_open - open the object ovl_real_get() found
+ * @r: the resolution
+ * @flags: open flags (O_PATH for a handle to the object itself)
+ *
+ * Return: a new fd (O_CLOEXEC), or -errno.
+ */
+int ovl_real_open(const struct ovl_real *r, int flags)
+{
+	char p[OVL_PROC_PATH_MAX];
+	int fd;
+
+	if (r->name[0])
+		fd = openat(r->dirfd, r->name, flags | O_NOFOLLOW | O_CLOEXEC);
+	else if (flags & O_PATH)
+		fd = fcntl(r->dirfd, F_DUPFD_CLOEXEC, 3);
+	else
+		fd = open(ovl_proc_path(p, r->dirfd), flags | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+/**
+ * ovl_node_pin - give a non-directory its own fd before its name goes
+ * @ofs: the mount
+ * @node: the node about to be unlinked or replaced
+ *
+ * Context: takes ofs->rename_lock for reading; call it without.
+ * Return: 0 or -errno.
+ */
+int ovl_node_pin(struct ovl_fs *ofs, struct ovl_node *node)
+{
+	struct ovl_real r;
+	unsigned int layer;
+	int fd, ret;
+
+	if (S_ISDIR(node->type) ||
+	    __atomic_load_n(&node->pin_fd, __ATOMIC_ACQUIRE) >= 0)
+		return 0;
+	ret = ovl_real_get(ofs, node, true, &r);
+	if (ret < 0)
+		return ret;
+	fd = ovl_real_open(&r, O_PATH);
+	layer = r.layer;
+	ovl_real_put(ofs, &r);
+	if (fd < 0)
+		return fd;
+	pthread_mutex_lock(&node->lock);
+	if (node->pin_fd < 0) {
+		node->pin_layer = layer;
+		__atomic_store_n(&node->pin_fd, fd, __ATOMIC_RELEASE);
+		fd = -1;
+	}
+	pthread_mutex_unlock(&node->lock);
+	if (fd >= 0)
+		close(fd);
 	return 0;
 }

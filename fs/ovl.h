@@ -46,6 +46,7 @@ int ovl_nodes_init(struct ovl_fs *ofs);
 void ovl_nodes_free(struct ovl_fs *ofs);
 struct ovl_node *ovl_node(fuse_req_t req, fuse_ino_t ino);
 fuse_ino_t ovl_node_ino(struct ovl_fs *ofs, struct ovl_node *node);
+bool ovl_node_has_upper(struct ovl_node *node);
 int ovl_node_upper(struct ovl_node *node);
 int ovl_node_real(struct ovl_node *node, unsigned int *ret_layer);
 void ovl_node_get(struct ovl_fs *ofs, struct ovl_node *node);
@@ -69,6 +70,20 @@ void ovl_node_move(struct ovl_fs *ofs, struct ovl_node *node,
 		   struct ovl_node *newparent, const char *newname);
 int ovl_lower_exists(struct ovl_fs *ofs, struct ovl_node *parent,
 		     const char *name);
+/* A real object as (directory fd, name); see ovl_real_get(). */
+struct ovl_real {
+	int dirfd;
+	const char *name; /* "" when dirfd is the object itself */
+	unsigned int layer; /* 0 = upper */
+	char *name_buf; /* private */
+	struct ovl_node *parent; /* private: holds a reference */
+	bool locked; /* private: holds ofs->rename_lock for reading */
+};
+int ovl_real_get(struct ovl_fs *ofs, struct ovl_node *node, bool lock,
+		 struct ovl_real *r);
+void ovl_real_put(struct ovl_fs *ofs, struct ovl_real *r);
+int ovl_real_open(const struct ovl_real *r, int flags);
+int ovl_node_pin(struct ovl_fs *ofs, struct ovl_node *node);
 void ovl_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
 void ovl_op_forget_one(struct ovl_fs *ofs, struct ovl_node *node,
 		       uint64_t nlookup);

@@ -4,8 +4,8 @@
  *
  * Lock order (outermost first):
  *   1. ofs->rename_lock (rwlock): rename holds it for writing; copy-up
- *      and every operation that reads a node's parent chain to build
- *      the upper path hold it for reading.
+ *      and every resolution of a non-directory through its parent and
+ *      name (ovl_real_get()) hold it for reading.
  *   2. node->lock (mutex): serialises copy-up of that node. At most one
  *      node lock is held at a time: copy-up of a parent finishes before
  *      the child's lock is taken.
@@ -36,7 +36,7 @@ struct ovl_dir;
 
 /* A real object in one lower layer. */
 struct ovl_path {
-	int fd; /* O_PATH|O_NOFOLLOW of the object */
+	int fd; /* O_PATH|O_NOFOLLOW of the object, -1 for non-dirs */
 	unsigned int layer; /* 1 = top-most lower layer, ... */
 };
 
@@ -57,16 +57,37 @@ struct ovl_node {
 	mode_t type; /* S_IFMT bits; immutable */
 	bool opaque; /* directory hides the lowers; immutable */
 
-	pthread_mutex_t lock; /* serialises copy-up of this node */
+	pthread_mutex_t lock; /* serialises copy-up and pinning */
 	/*
-	 * O_PATH fd of the upper object or -1. Goes from -1 to an fd once
-	 * (copy-up or creation, under @lock) and stays; read lock-free
-	 * with __atomic_load_n(ACQUIRE).
+	 * The object exists in the upper layer. Goes from false to true
+	 * once (copy-up or creation, under @lock) and stays; read
+	 * lock-free with __atomic_load_n(ACQUIRE) (ovl_node_has_upper()).
+	 */
+	bool upper;
+	/*
+	 * Directories only: O_PATH fd of the upper directory, or -1. Set
+	 * before @upper (RELEASE), so a reader that saw @upper sees it.
 	 */
 	int upper_fd;
 	unsigned int nr_lower; /* immutable */
-	struct ovl_path
-		*lower; /* top-most first; dirs: all merged; immutable */
+	/*
+	 * Directories: O_PATH fds of the lower directories that merge
+	 * into it, top-most first. Non-directories: one entry with fd -1
+	 * and the layer of the top-most lower object. Immutable.
+	 */
+	struct ovl_path *lower;
+	unsigned int lower_slot; /* non-dirs: index in parent->lower */
+	/*
+	 * Non-directories keep no fd: they are reached through their
+	 * parent's directory fd and their name (ovl_real_get()), so the
+	 * number of open fds follows the directories, not every file the
+	 * kernel knows. A non-directory whose name is removed or replaced
+	 * while the kernel still knows it gets an O_PATH fd on its real
+	 * object first ("pinned"); set once under @lock, read with
+	 * __atomic_load_n(ACQUIRE); pin_layer is written before it.
+	 */
+	int pin_fd;
+	unsigned int pin_layer;
 };
 
 /*

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/xattr.h>
+#include <unistd.h>
 
 #include "ovl.h"
 
@@ -31,12 +32,26 @@ static bool ovl_xattr_is_fofs(const char *name)
 	return !strncmp(name, "user.fuseoverlayfs.", 19);
 }
 
+/* An O_PATH fd of the top-most (or, with @upper, the upper) object. */
+static int ovl_xattr_fd(struct ovl_fs *ofs, struct ovl_node *node, bool upper)
+{
+	struct ovl_real real;
+	int fd;
+
+	fd = ovl_real_get(ofs, node, true, &real);
+	if (fd < 0)
+		return fd;
+	fd = upper && real.layer ? -EIO : ovl_real_open(&real, O_PATH);
+	ovl_real_put(ofs, &real);
+	return fd;
+}
+
 void ovl_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		     size_t size)
 {
 	struct ovl_fs *ofs = ovl_fs(req);
 	char p[OVL_PROC_PATH_MAX], real[OVL_XATTR_NAME_MAX], *buf = NULL;
-	unsigned int layer;
+	int fd = -1;
 	ssize_t n;
 
 	if (ovl_xattr_is_fofs(name)) {
@@ -53,11 +68,15 @@ void ovl_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 			goto out_reply;
 		}
 	}
-	n = getxattr(
-		ovl_proc_path(p, ovl_node_real(ovl_node(req, ino), &layer)),
-		real, buf, size);
+	fd = ovl_xattr_fd(ofs, ovl_node(req, ino), false);
+	if (fd < 0) {
+		n = fd;
+		goto out_reply;
+	}
+	n = getxattr(ovl_proc_path(p, fd), real, buf, size);
 	if (n < 0)
 		n = -errno;
+	close(fd);
 out_reply:
 	ovl_dbg(ofs, "getxattr(%lu, %s, %zu) = %zd", (unsigned long)ino, name,
 		size, n);
@@ -103,10 +122,14 @@ void ovl_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
 	struct ovl_fs *ofs = ovl_fs(req);
 	char p[OVL_PROC_PATH_MAX], *buf = NULL;
-	unsigned int layer;
+	int fd = ovl_xattr_fd(ofs, ovl_node(req, ino), false);
 	ssize_t n;
 
-	ovl_proc_path(p, ovl_node_real(ovl_node(req, ino), &layer));
+	if (fd < 0) {
+		fuse_reply_err(req, -fd);
+		return;
+	}
+	ovl_proc_path(p, fd);
 	/* The shown list is never longer: size it on the real one. */
 	for (;;) {
 		n = listxattr(p, NULL, 0);
@@ -128,6 +151,7 @@ void ovl_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 			break;
 		}
 	}
+	close(fd);
 	if (n > 0)
 		n = ovl_xattr_filter(ofs, buf, n);
 	if (n >= 0 && size && (size_t)n > size)
@@ -147,27 +171,37 @@ static int ovl_do_setxattr(struct ovl_fs *ofs, struct ovl_node *node,
 			   int flags, bool remove)
 {
 	char p[OVL_PROC_PATH_MAX], real[OVL_XATTR_NAME_MAX];
-	unsigned int layer;
-	int r;
+	int fd, r;
 
 	if (ovl_xattr_is_fofs(name))
 		return remove ? -ENODATA : -EOPNOTSUPP;
 	r = ovl_xattr_escape(ofs, name, real);
 	if (r < 0)
 		return r;
-	if (remove && ovl_node_upper(node) < 0 &&
-	    getxattr(ovl_proc_path(p, ovl_node_real(node, &layer)), real, NULL,
-		     0) < 0)
-		return -errno;
+	if (remove && !ovl_node_has_upper(node)) {
+		fd = ovl_xattr_fd(ofs, node, false);
+		if (fd < 0)
+			return fd;
+		r = getxattr(ovl_proc_path(p, fd), real, NULL, 0) < 0 ? -errno
+								      : 0;
+		close(fd);
+		if (r < 0)
+			return r;
+	}
 	r = ovl_copy_up(ofs, node, true);
 	if (r < 0)
 		return r;
-	ovl_proc_path(p, ovl_node_upper(node));
+	fd = ovl_xattr_fd(ofs, node, true);
+	if (fd < 0)
+		return fd;
+	ovl_proc_path(p, fd);
 	if (remove)
 		r = removexattr(p, real);
 	else
 		r = setxattr(p, real, value, size, flags);
-	return r < 0 ? -errno : 0;
+	r = r < 0 ? -errno : 0;
+	close(fd);
+	return r;
 }
 
 void ovl_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
