@@ -270,8 +270,12 @@ void ovl_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 	int r;
 
 	memset(&e, 0, sizeof(e));
-	r = ovl_do_new(ovl_fs(req), req, ovl_node(req, parent), name, &nw, &e,
-		       NULL);
+	/* A 0/0 device would be a whiteout: refused, like the kernel. */
+	if (S_ISCHR(mode) && rdev == makedev(0, 0))
+		r = -EPERM;
+	else
+		r = ovl_do_new(ovl_fs(req), req, ovl_node(req, parent), name,
+			       &nw, &e, NULL);
 	ovl_reply_new(req, "mknod", parent, name, r, &e);
 }
 

@@ -41,6 +41,8 @@ struct ovl_handle *ovl_handle_new(struct ovl_fs *ofs, struct ovl_node *node)
 	h->sb_cursor = errseq_sample(&ofs->sb_err);
 	h->node = node;
 	h->fd = -1;
+	h->stale_fd = -1;
+	pthread_mutex_init(&h->lock, NULL);
 	ovl_node_get(ofs, node);
 	return h;
 }
@@ -54,6 +56,9 @@ void ovl_handle_free(struct ovl_fs *ofs, struct ovl_handle *h)
 {
 	if (h->fd >= 0)
 		close(h->fd);
+	if (h->stale_fd >= 0)
+		close(h->stale_fd);
+	pthread_mutex_destroy(&h->lock);
 	ovl_node_put(ofs, h->node);
 	free(h);
 }
@@ -141,6 +146,34 @@ static struct ovl_handle *ovl_fh(struct fuse_file_info *fi)
 	return (struct ovl_handle *)(uintptr_t)fi->fh;
 }
 
+/*
+ * The fd to read through: a handle opened on a lower file reads the
+ * upper copy once there is one, so it sees what was written through
+ * other handles (as kernel overlayfs does).
+ */
+static int ovl_read_fd(struct ovl_fs *ofs, struct ovl_handle *h)
+{
+	struct ovl_real real;
+	int fd;
+
+	if (__atomic_load_n(&h->upper, __ATOMIC_ACQUIRE) ||
+	    !ovl_node_has_upper(h->node))
+		return __atomic_load_n(&h->fd, __ATOMIC_ACQUIRE);
+	pthread_mutex_lock(&h->lock);
+	if (!h->upper && ovl_real_get(ofs, h->node, true, &real) == 0) {
+		fd = real.layer == 0 ? ovl_real_open(&real, O_RDONLY) : -EIO;
+		ovl_real_put(ofs, &real);
+		if (fd >= 0) {
+			h->stale_fd = h->fd;
+			__atomic_store_n(&h->fd, fd, __ATOMIC_RELEASE);
+			__atomic_store_n(&h->upper, true, __ATOMIC_RELEASE);
+		}
+	}
+	fd = h->fd;
+	pthread_mutex_unlock(&h->lock);
+	return fd;
+}
+
 void ovl_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		 struct fuse_file_info *fi)
 {
@@ -150,7 +183,7 @@ void ovl_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	ovl_dbg(ofs, "read(%lu, %zu, %lld)", (unsigned long)ino, size,
 		(long long)off);
 	buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-	buf.buf[0].fd = ovl_fh(fi)->fd;
+	buf.buf[0].fd = ovl_read_fd(ofs, ovl_fh(fi));
 	buf.buf[0].pos = off;
 	fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
 }

@@ -97,8 +97,17 @@ struct ovl_node {
 struct ovl_handle {
 	errseq_t sb_cursor; /* errseq_sample(&ofs->sb_err) at open */
 	struct ovl_node *node; /* holds a ref */
-	int fd; /* real file fd (files), -1 for dirs */
+	/*
+	 * Real file fd (files), -1 for dirs. A read-only handle on a lower
+	 * file switches to the upper copy once the file is copied up
+	 * (file.c): fd and upper then change once, under @lock, read with
+	 * __atomic_load_n; the old fd stays open in @stale_fd until
+	 * release, so a reader racing the switch still holds a valid fd.
+	 */
+	int fd;
 	bool upper; /* fd is on the upper layer */
+	int stale_fd; /* the lower fd after a switch, else -1 */
+	pthread_mutex_t lock;
 	struct ovl_dir *dir; /* readdir state (dirs) */
 };
 
