@@ -79,7 +79,8 @@ static int errseq_file_create_tmp(int dirfd, const char *name, char *tmp,
 /**
  * errseq_file_replace - atomically and durably replace a file's contents
  * @dirfd: directory holding the file (or AT_FDCWD)
- * @name: file name within @dirfd: not empty, no '/', not "." or ".."
+ * @name: file name within @dirfd: not empty, no '/', not "." or "..",
+ *	at most NAME_MAX - 22 bytes (room for the temp name's affixes)
  * @buf: the new contents
  * @len: their size
  *

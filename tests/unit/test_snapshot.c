@@ -61,8 +61,7 @@ static void test_boot_id_errors_parsing_and_cache(void **state)
 			"d940e3cc-611c-4f57-8aed-85c0c5ad1fg9",
 			"d940e3cc-611c-4f57-8aed-85c0c5ad1f:9",
 			"g940e3cc-611c-4f57-8aed-85c0c5ad1fe9",
-			"d940e3cc-611c-4f57-8aed-85c0c5ad1fe9d940e3cc-611c-"
-			"4f57",
+			"d940e3cc-611c-4f57-8aed-85c0c5ad1fe9-d940",
 		};
 		size_t i;
 
@@ -309,7 +308,8 @@ static int tdir_teardown(void **state)
 	sys_fault_reset();
 	d = opendir(t->path);
 	while (d && (de = readdir(d))) {
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+		if (strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0)
 			(void)unlinkat(t->fd, de->d_name, 0);
 	}
 	if (d)
@@ -330,7 +330,7 @@ static int tdir_entries(struct tdir *t, const char *name, int *ret_only)
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
 		n++;
-		if (!name || strcmp(de->d_name, name))
+		if (!name || strcmp(de->d_name, name) != 0)
 			only = 0;
 	}
 	closedir(d);
