@@ -184,6 +184,25 @@ int ovl_vol_sync_upper(struct ovl_fs *ofs)
 	return r;
 }
 
+/*
+ * After fuse_daemonize() the daemon runs in a child process: record its
+ * pid in the "mounted" checkpoint (informational: it is named in the
+ * message of a refused remount). Runs in the harvest thread, so that a
+ * fork()+exec() helper never gets that far.
+ */
+static void ovl_vol_record_pid(struct ovl_fs *ofs)
+{
+	struct ovl_volatile *vol = ofs->vol;
+
+	if (!vol->snap_taken || vol->ckpt.pid == (uint32_t)getpid())
+		return;
+	vol->ckpt.pid = (uint32_t)getpid();
+	vol->ckpt.update_ns = ovl_vol_now_ns();
+	if (ovl_ckpt_save(ofs->state_fd, &vol->ckpt) < 0)
+		ovl_log(LOG_WARNING,
+			"cannot record the daemon's pid in the checkpoint");
+}
+
 static void *ovl_vol_harvest_thread(void *arg)
 {
 	struct ovl_fs *ofs = arg;
@@ -191,6 +210,7 @@ static void *ovl_vol_harvest_thread(void *arg)
 	unsigned int ms = ofs->config.harvest_interval_ms;
 	struct timespec ts;
 
+	ovl_vol_record_pid(ofs);
 	pthread_mutex_lock(&vol->lock);
 	while (!vol->stop) {
 		clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -258,7 +278,9 @@ static void ovl_vol_stop_harvest(struct ovl_volatile *vol)
  * is remembered here (one per process); around any fork() the harvest
  * thread is joined in the parent first (so no lock is held and the
  * forking process is single-threaded), then started again in both
- * processes, and the child records its pid in the checkpoint.
+ * processes; the thread records the daemon's pid in the checkpoint.
+ * (A fork()+exec() helper, such as fusermount3 for a mount without
+ * privileges, gets a short-lived thread as well; exec() ends it.)
  */
 static struct ovl_fs *ovl_vol_fork_ofs;
 static bool ovl_vol_fork_restart;
@@ -281,21 +303,8 @@ static void ovl_vol_fork_parent(void)
 
 static void ovl_vol_fork_child(void)
 {
-	struct ovl_fs *ofs = ovl_vol_fork_ofs;
-	struct ovl_volatile *vol = ofs ? ofs->vol : NULL;
-
-	if (!vol)
-		return;
-	if (ofs->config.ovl_volatile && vol->snap_taken) {
-		vol->ckpt.pid = (uint32_t)getpid();
-		vol->ckpt.update_ns = ovl_vol_now_ns();
-		if (ovl_ckpt_save(ofs->state_fd, &vol->ckpt) < 0)
-			ovl_log(LOG_WARNING,
-				"cannot record the daemon's pid in "
-				"the checkpoint");
-	}
 	if (ovl_vol_fork_restart)
-		(void)ovl_vol_start_harvest(ofs);
+		(void)ovl_vol_start_harvest(ovl_vol_fork_ofs);
 }
 
 static void ovl_vol_fork_register(void)
