@@ -4,8 +4,7 @@ metadata: copy-up on write/truncate/chmod/chown/utime, O_TRUNC/O_EXCL,
 hard-linked lower files, big and sparse copy-up, whiteouts on unlink."""
 import pytest
 
-from diffharness import (Scenario, known_bug, mode_params,
-                         run_differential)
+from diffharness import Scenario, mode_params, run_differential
 from testlib.layers import Dir, Fifo, File, Link, Symlink, Whiteout
 
 MiB = 1 << 20
@@ -203,8 +202,6 @@ sc("create_over_lower_whiteout", [("create", "gone", "back"),
                                   ("read", "gone")], lowers=[TOP, LOW])
 sc("unlink_file_from_bottom_layer", [("unlink", "c"), ("readdir", "")],
    lowers=[TOP, LOW])
-
-known_bug(S, "D1", "unlink_open_file_keeps_fd_data")
 
 
 @pytest.mark.parametrize("mode,sc", mode_params(S))

@@ -6,8 +6,7 @@ kernel-format upper; the merged views and every step must agree.  (The
 upper dirs themselves differ by construction and are not compared.)"""
 import pytest
 
-from diffharness import (Scenario, known_bug, mode_params,
-                         run_differential)
+from diffharness import Scenario, mode_params, run_differential
 from testlib.layers import (Dir, FofsOpaqueDir, FofsWhiteout,
                             Whiteout)
 
@@ -73,8 +72,6 @@ sc("fofs_whiteouts_and_copyups_mixed",
 sc("fofs_sentinel_name_not_creatable_view",
    {"d/": Dir(opaque=True)}, {"d/": FofsOpaqueDir()},
    [("readdir", "d"), ("rename", "keep", "d/keep"), ("readdir", "d")])
-
-known_bug(S, "D2", "fofs_rename_over_whiteout_file")
 
 
 @pytest.mark.parametrize("mode,sc", mode_params(S))

@@ -4,8 +4,7 @@ layers, over whiteouts, RENAME_NOREPLACE / RENAME_EXCHANGE, and lower or
 merged directories (EXDEV, since redirect_dir is off)."""
 import pytest
 
-from diffharness import (Scenario, known_bug, mode_params,
-                         run_differential)
+from diffharness import Scenario, mode_params, run_differential
 from testlib.layers import Dir, Fifo, File, Link, Symlink, Whiteout
 
 S = []
@@ -122,9 +121,6 @@ sc("rename_file_over_file_hiding_dir", [
     ("rename", "c", "hid"), ("read", "hid")],
    lowers=[{"hid": "file\n"}, {"hid/": Dir(), "hid/q": "q", "c": "c"}])
 
-known_bug(S, "D3", "rename_upper_only_dir",
-          "rename_upper_only_dir_into_lower_dir", "exchange_upper_dirs")
-known_bug(S, "D4", "rename_upper_dir_over_empty_lower_dir")
 
 
 @pytest.mark.parametrize("mode,sc", mode_params(S))

@@ -3,8 +3,7 @@
 mount (copy-up), flags, limits, and overlay.* names kept hidden."""
 import pytest
 
-from diffharness import (Scenario, known_bug, mode_params,
-                         run_differential)
+from diffharness import Scenario, mode_params, run_differential
 from testlib.layers import Dir, File, Symlink
 
 S = []
@@ -65,10 +64,6 @@ sc("list_after_unlink_recreated_dir", [
     ("rmtree", "d"), ("mkdir", "d"), ("listxattr", "d")])
 sc("list_xattr_created_dir_over_whiteout", [
     ("rmtree", "o"), ("mkdir", "o"), ("listxattr", "o"), ("readdir", "o")])
-
-known_bug(S, "D5", "get_overlay_xattr_through_mount",
-          "set_overlay_xattr_through_mount",
-          "remove_overlay_xattr_through_mount")
 
 
 @pytest.mark.parametrize("mode,sc", mode_params(S))
