@@ -30,6 +30,7 @@
 int ovl_node_stat(struct ovl_fs *ofs, struct ovl_node *node, struct stat *st)
 {
 	struct ovl_real real;
+	unsigned int layer;
 	int r;
 
 	r = ovl_real_get(ofs, node, true, &real);
@@ -38,12 +39,13 @@ int ovl_node_stat(struct ovl_fs *ofs, struct ovl_node *node, struct stat *st)
 	if (fstatat(real.dirfd, real.name, st,
 		    AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
 		r = -errno;
+	layer = real.layer;
 	ovl_real_put(ofs, &real);
 	if (r < 0)
 		return r;
 	if ((st->st_mode & S_IFMT) != node->type)
 		return -EIO; /* a layer changed under us */
-	st->st_ino = ovl_compose_ino(ofs, real.layer, st->st_ino);
+	st->st_ino = ovl_compose_ino(ofs, layer, st->st_ino);
 	if (S_ISDIR(node->type) &&
 	    node->nr_lower + (ovl_node_upper(node) >= 0) > 1)
 		st->st_nlink = 1;

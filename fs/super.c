@@ -302,6 +302,9 @@ int ovl_super_setup(struct ovl_fs *ofs)
 		if (st.st_dev != dev)
 			ofs->samefs = false;
 	}
+	ovl_dbg(ofs, "%u lower layers, %s, xino %s", c->nr_lower,
+		ofs->samefs ? "one filesystem" : "several filesystems",
+		c->xino ? "on" : "off");
 	r = ovl_nodes_init(ofs);
 	if (r < 0)
 		ovl_log(LOG_ERR, "cannot set up the root: %s", strerror(-r));
