@@ -6,7 +6,9 @@
  * fi->fh points to a struct ovl_handle (ovl_entry.h) whose first member
  * is the errseq_t cursor ioctl.c uses; directories use the same struct.
  * A file opened for reading from a lower layer is read in place (no
- * copy); opening for writing (or with O_TRUNC) copies it up first.
+ * copy); opening for writing (or with O_TRUNC) copies it up first, and
+ * from then on reads through older read-only handles are served from
+ * the upper copy too (ovl_read_fd()), so every handle sees the writes.
  *
  * With the writeback cache the kernel may read through a descriptor
  * the application opened write-only, and it implements O_APPEND itself

@@ -423,6 +423,11 @@ static void ovl_dir_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		return;
 	}
 	pthread_mutex_lock(&h->dir->lock);
+	if (h->dir->dp && off == 0 && !ovl_dir_streams(node)) {
+		/* Copied up since opendir: rewinddir must show the merge. */
+		closedir(h->dir->dp);
+		h->dir->dp = NULL;
+	}
 	if (h->dir->dp)
 		r = ovl_dir_fill_stream(req, ofs, node, h->dir, plus, buf, size,
 					off, &len);
