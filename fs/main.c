@@ -22,7 +22,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/mount.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -80,13 +82,13 @@ static void ovl_main_usage(FILE *f)
 		"\n"
 		"FUSE and mount options passed on: allow_other, allow_root,\n"
 		"default_permissions (always on), fsname=, subtype=, "
-		"max_read=, blksize=,\n"
+		"max_read=,\n"
 		"auto_unmount, rw, ro, suid, nosuid, dev, nodev, exec, noexec, "
 		"sync, async,\n"
 		"dirsync, atime, noatime, diratime, nodiratime, relatime, "
 		"norelatime,\n"
-		"strictatime, nostrictatime, lazytime, nolazytime; fstab-only "
-		"options\n"
+		"strictatime, nostrictatime (the atime ones applied after "
+		"mounting);\nfstab-only options\n"
 		"(defaults, auto, noauto, nofail, _netdev, user, users, x-*) "
 		"are ignored.\n"
 		"\n"
@@ -214,7 +216,7 @@ static void ovl_main_raise_nofile(void)
 		fclose(f);
 	}
 	if (nr_open > rl.rlim_max) {
-		struct rlimit want = { nr_open, nr_open };
+		struct rlimit want = {nr_open, nr_open};
 
 		if (setrlimit(RLIMIT_NOFILE, &want) == 0)
 			return;
@@ -300,6 +302,27 @@ static int ovl_main_loop(struct ovl_fs *ofs, struct fuse_session *se)
 	return r;
 }
 
+/* Applies the atime options libfuse cannot pass (mount_setattr(2)). */
+static int ovl_main_mount_attrs(struct ovl_fs *ofs)
+{
+	struct mount_attr attr = {
+		.attr_set = ofs->config.mnt_attr_set,
+		.attr_clr = ofs->config.mnt_attr_clr,
+	};
+
+	if (!attr.attr_set && !attr.attr_clr)
+		return 0;
+	if (syscall(SYS_mount_setattr, AT_FDCWD, ofs->config.mountpoint, 0,
+		    &attr, sizeof(attr)) < 0) {
+		int r = -errno;
+
+		ovl_log(LOG_ERR, "cannot apply the atime options to %s: %s",
+			ofs->config.mountpoint, strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
 static int ovl_main_run(struct ovl_fs *ofs, const struct ovl_main_args *a,
 			int *status_fd)
 {
@@ -332,6 +355,13 @@ static int ovl_main_run(struct ovl_fs *ofs, const struct ovl_main_args *a,
 		fuse_remove_signal_handlers(se);
 		fuse_session_destroy(se);
 		return -EIO;
+	}
+	r = ovl_main_mount_attrs(ofs);
+	if (r < 0) {
+		fuse_session_unmount(se);
+		fuse_remove_signal_handlers(se);
+		fuse_session_destroy(se);
+		return r;
 	}
 	if (*status_fd >= 0)
 		ovl_main_detach(status_fd, 0);

@@ -25,6 +25,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <linux/mount.h>
+
 #include "params.h"
 
 #define OVL_DEFAULT_HARVEST_MS 5000u
@@ -48,21 +50,15 @@ static const char *const ovl_params_fuse_flags[] = {
 	"dirsync",
 	"atime",
 	"noatime",
-	"diratime",
-	"nodiratime",
-	"relatime",
-	"norelatime",
-	"strictatime",
-	"nostrictatime",
-	"lazytime",
-	"nolazytime",
 	"auto_unmount",
 	NULL,
 };
 
 /* Options that take a value and go to libfuse. */
 static const char *const ovl_params_fuse_values[] = {
-	"fsname=", "subtype=", "max_read=", "blksize=", NULL,
+	"fsname=",
+	"subtype=",
+	NULL,
 };
 
 /* mount(8)/fstab control options that are not filesystem options. */
@@ -243,6 +239,32 @@ static int ovl_params_add_fuse(struct ovl_config *cfg, const char *opt)
 	return 0;
 }
 
+/*
+ * The atime options libfuse does not know, applied to the mount with
+ * mount_setattr() after mounting. Returns true when @opt is one.
+ */
+static bool ovl_params_atime(struct ovl_config *cfg, const char *opt)
+{
+	if (!strcmp(opt, "relatime") || !strcmp(opt, "nostrictatime")) {
+		cfg->mnt_attr_clr |= MOUNT_ATTR__ATIME;
+		cfg->mnt_attr_set = (cfg->mnt_attr_set & ~MOUNT_ATTR__ATIME) |
+				    MOUNT_ATTR_RELATIME;
+	} else if (!strcmp(opt, "strictatime") || !strcmp(opt, "norelatime")) {
+		cfg->mnt_attr_clr |= MOUNT_ATTR__ATIME;
+		cfg->mnt_attr_set = (cfg->mnt_attr_set & ~MOUNT_ATTR__ATIME) |
+				    MOUNT_ATTR_STRICTATIME;
+	} else if (!strcmp(opt, "nodiratime")) {
+		cfg->mnt_attr_set |= MOUNT_ATTR_NODIRATIME;
+		cfg->mnt_attr_clr &= ~MOUNT_ATTR_NODIRATIME;
+	} else if (!strcmp(opt, "diratime")) {
+		cfg->mnt_attr_clr |= MOUNT_ATTR_NODIRATIME;
+		cfg->mnt_attr_set &= ~MOUNT_ATTR_NODIRATIME;
+	} else {
+		return false;
+	}
+	return true;
+}
+
 /* Parses a 0/1 (also off/on, false/true, no/yes) value. */
 static int ovl_params_bool(const char *v, bool *ret)
 {
@@ -381,6 +403,20 @@ static int ovl_params_one(struct ovl_config *cfg, char *opt, char **ret_err)
 					      "(only %s=off)",
 					      opt, v, opt);
 		return 0;
+	}
+	if (!v && ovl_params_atime(cfg, opt))
+		return 0;
+	if (!strcmp(opt, "max_read") && v) {
+		char *end;
+		unsigned long n;
+
+		errno = 0;
+		n = strtoul(v, &end, 10);
+		if (!*v || *end || errno || *v == '-' || !n || n > UINT_MAX)
+			return ovl_params_err(ret_err, "bad max_read '%s'", v);
+		cfg->max_read = (unsigned int)n;
+		*eq = '=';
+		return ovl_params_add_fuse(cfg, opt);
 	}
 	if (ovl_params_in(ovl_params_unsupported, opt))
 		return ovl_params_err(

@@ -26,6 +26,9 @@ struct ovl_config {
 	bool xino; /* compose st_ino when layers span devices */
 	double timeout; /* -o timeout=SECONDS: entry and attr cache */
 	char *fuse_opts; /* options handed to libfuse, comma-separated */
+	unsigned int max_read; /* -o max_read=N (also given to libfuse), 0 */
+	/* MOUNT_ATTR_* bits applied after mounting (atime options) */
+	unsigned long long mnt_attr_set, mnt_attr_clr;
 };
 
 /* params.c */

@@ -346,6 +346,9 @@ static void ovl_op_init(void *userdata, struct fuse_conn_info *conn)
 
 	if (ofs->config.writeback)
 		want |= FUSE_CAP_WRITEBACK_CACHE;
+	/* libfuse insists that init() repeats the max_read mount option. */
+	if (ofs->config.max_read)
+		conn->max_read = ofs->config.max_read;
 	conn->want |= want & conn->capable;
 	/* The kernel applies the umask; the daemon runs with umask 0. */
 	conn->want &= ~FUSE_CAP_DONT_MASK;
