@@ -99,6 +99,7 @@ inner() {
 
 	say "2. Mount errovl with -o volatile (harvest every second)"
 	start_errovl "volatile,harvest_interval=1" || { cat "$log"; fail "mount"; }
+	sync # the workdir's own files reach the disk while it has room
 	echo "   mounted on $T/ext/merged; marker:"
 	ls -l "$T/ext/work/work/incompat/volatile/dirty"
 
