@@ -52,6 +52,14 @@ static int cmd_fault_count(const char *s, int *ret)
 	return 0;
 }
 
+/**
+ * cmd_fault - errovlctl fault MOUNTPOINT SITE ERRNO [COUNT] (tests only)
+ * @argc: argument count, argv[0] is "fault"
+ * @argv: arguments
+ *
+ * Return: CTL_EXIT_OK, CTL_EXIT_FAIL with the error printed once, or
+ * CTL_EXIT_USAGE.
+ */
 int cmd_fault(int argc, char **argv)
 {
 	struct errovl_fault f = {.version = ERROVL_FAULT_VERSION};

@@ -224,6 +224,14 @@ static int cmd_status_workdir(const char *workdir, bool json)
 	return cmd_status_emit(&v, json);
 }
 
+/**
+ * cmd_status - errovlctl status [--json] MOUNTPOINT | --workdir WORKDIR
+ * @argc: argument count, argv[0] is "status"
+ * @argv: arguments
+ *
+ * Return: CTL_EXIT_OK when clean, CTL_EXIT_FAIL when inconsistent,
+ * unknown or on error, CTL_EXIT_USAGE for a bad command line.
+ */
 int cmd_status(int argc, char **argv)
 {
 	const char *workdir = NULL, *mnt = NULL;

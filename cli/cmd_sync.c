@@ -15,6 +15,14 @@
 #include "errovl/control.h"
 #include "errovlctl.h"
 
+/**
+ * cmd_sync - errovlctl sync MOUNTPOINT
+ * @argc: argument count, argv[0] is "sync"
+ * @argv: arguments
+ *
+ * Return: CTL_EXIT_OK, CTL_EXIT_FAIL with the error printed once, or
+ * CTL_EXIT_USAGE.
+ */
 int cmd_sync(int argc, char **argv)
 {
 	char what[4200];

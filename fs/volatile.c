@@ -164,7 +164,8 @@ int ovl_sync_status(struct ovl_fs *ofs)
  * harvest, or a flush failure) is recorded with ovl_upper_error().
  * Honours the HARVEST fault site. Serialised against itself.
  *
- * Context: any thread but the FUSE fsync path (it blocks on I/O).
+ * Context: the harvest thread, the syncfs-equivalent ioctl and the
+ * teardown; never the fsync path (it blocks on I/O).
  * Return: 0 or the -errno recorded.
  */
 int ovl_vol_sync_upper(struct ovl_fs *ofs)
