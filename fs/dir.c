@@ -273,6 +273,9 @@ void ovl_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 	/* A 0/0 device would be a whiteout: refused, like the kernel. */
 	if (S_ISCHR(mode) && rdev == makedev(0, 0))
 		r = -EPERM;
+	else if (!S_ISREG(mode) && !S_ISCHR(mode) && !S_ISBLK(mode) &&
+		 !S_ISFIFO(mode) && !S_ISSOCK(mode))
+		r = -EINVAL;
 	else
 		r = ovl_do_new(ovl_fs(req), req, ovl_node(req, parent), name,
 			       &nw, &e, NULL);
