@@ -143,3 +143,17 @@ def test_ioctls_on_files_and_unknown_commands(tmpfs_layers, errovl):
     finally:
         os.close(fd)
     assert d.unmount() == 0, d.stderr
+
+
+def test_checkpoint_of_another_upper_refused(tmpfs_layers, errovl):
+    """The workdir's checkpoint was written for another upper dir."""
+    L = tmpfs_layers
+    d = errovl(L, "volatile")
+    assert d.mounted, d.stderr
+    d.kill9()
+    other = os.path.join(L.base, "upper2")
+    os.mkdir(other)
+    L.upper = other
+    d = errovl(L, "volatile")
+    assert not d.mounted
+    assert "another upper" in d.stderr, d.stderr
