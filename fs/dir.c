@@ -262,6 +262,16 @@ static void ovl_reply_new(fuse_req_t req, const char *op, fuse_ino_t parent,
 		fuse_reply_entry(req, e);
 }
 
+/**
+ * ovl_op_mknod - FUSE mknod: create a device, fifo, socket or file
+ * @req: the request
+ * @parent: node id of the parent directory
+ * @name: entry name
+ * @mode: type and permission bits (umask applied by the kernel)
+ * @rdev: device number
+ *
+ * Context: libfuse worker thread; replies exactly once.
+ */
 void ovl_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 		  mode_t mode, dev_t rdev)
 {
@@ -282,6 +292,15 @@ void ovl_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 	ovl_reply_new(req, "mknod", parent, name, r, &e);
 }
 
+/**
+ * ovl_op_mkdir - FUSE mkdir: create a directory
+ * @req: the request
+ * @parent: node id of the parent directory
+ * @name: entry name
+ * @mode: type and permission bits (umask applied by the kernel)
+ *
+ * Context: libfuse worker thread; replies exactly once.
+ */
 void ovl_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 		  mode_t mode)
 {
@@ -295,6 +314,15 @@ void ovl_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 	ovl_reply_new(req, "mkdir", parent, name, r, &e);
 }
 
+/**
+ * ovl_op_symlink - FUSE symlink: create a symlink
+ * @req: the request
+ * @link: symlink target
+ * @parent: node id of the parent directory
+ * @name: entry name
+ *
+ * Context: libfuse worker thread; replies exactly once.
+ */
 void ovl_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 		    const char *name)
 {
@@ -309,6 +337,15 @@ void ovl_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 	ovl_reply_new(req, "symlink", parent, name, r, &e);
 }
 
+/**
+ * ovl_op_link - FUSE link: create a hard link (copies up first)
+ * @req: the request
+ * @ino: node id of the object
+ * @newparent: node id of the new parent
+ * @newname: new entry name
+ *
+ * Context: libfuse worker thread; replies exactly once.
+ */
 void ovl_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 		 const char *newname)
 {
@@ -340,6 +377,16 @@ void ovl_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 	ovl_reply_new(req, "link", newparent, newname, r, &e);
 }
 
+/**
+ * ovl_op_create - FUSE create: create and open a regular file
+ * @req: the request
+ * @parent: node id of the parent directory
+ * @name: entry name
+ * @mode: type and permission bits (umask applied by the kernel)
+ * @fi: open file information; fi->fh is the struct ovl_handle
+ *
+ * Context: libfuse worker thread; replies exactly once.
+ */
 void ovl_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		   mode_t mode, struct fuse_file_info *fi)
 {
@@ -472,6 +519,14 @@ out_discard:
 	return r;
 }
 
+/**
+ * ovl_op_unlink - FUSE unlink: remove a non-directory, leaving a whiteout if needed
+ * @req: the request
+ * @parent: node id of the parent directory
+ * @name: entry name
+ *
+ * Context: libfuse worker thread; replies exactly once.
+ */
 void ovl_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct ovl_fs *ofs = ovl_fs(req);
@@ -482,6 +537,14 @@ void ovl_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	fuse_reply_err(req, -r);
 }
 
+/**
+ * ovl_op_rmdir - FUSE rmdir: remove an empty merged directory
+ * @req: the request
+ * @parent: node id of the parent directory
+ * @name: entry name
+ *
+ * Context: libfuse worker thread; replies exactly once.
+ */
 void ovl_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct ovl_fs *ofs = ovl_fs(req);
@@ -675,6 +738,17 @@ out_forget:
 	return r;
 }
 
+/**
+ * ovl_op_rename - FUSE rename: rename, see the rules of dir.c
+ * @req: the request
+ * @parent: node id of the parent directory
+ * @name: entry name
+ * @newparent: node id of the new parent
+ * @newname: new entry name
+ * @flags: flags from the kernel
+ *
+ * Context: libfuse worker thread; replies exactly once.
+ */
 void ovl_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		   fuse_ino_t newparent, const char *newname,
 		   unsigned int flags)

@@ -129,6 +129,14 @@ static int ovl_do_open(struct ovl_fs *ofs, struct ovl_node *node,
 	return 0;
 }
 
+/**
+ * ovl_op_open - FUSE open: open a file, copying up for writing
+ * @req: the request
+ * @ino: node id of the object
+ * @fi: open file information; fi->fh is the struct ovl_handle
+ *
+ * Context: libfuse worker thread; replies exactly once.
+ */
 void ovl_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct ovl_fs *ofs = ovl_fs(req);
@@ -176,6 +184,16 @@ static int ovl_read_fd(struct ovl_fs *ofs, struct ovl_handle *h)
 	return fd;
 }
 
+/**
+ * ovl_op_read - FUSE read: read through the real file (spliced)
+ * @req: the request
+ * @ino: node id of the object
+ * @size: size the kernel asked for
+ * @off: offset to start at
+ * @fi: open file information; fi->fh is the struct ovl_handle
+ *
+ * Context: libfuse worker thread; replies exactly once.
+ */
 void ovl_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		 struct fuse_file_info *fi)
 {
@@ -190,6 +208,16 @@ void ovl_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
 }
 
+/**
+ * ovl_op_write_buf - FUSE write_buf: write to the upper file
+ * @req: the request
+ * @ino: node id of the object
+ * @in: data to write
+ * @off: offset to start at
+ * @fi: open file information; fi->fh is the struct ovl_handle
+ *
+ * Context: libfuse worker thread; replies exactly once.
+ */
 void ovl_op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
 		      off_t off, struct fuse_file_info *fi)
 {
@@ -217,12 +245,28 @@ void ovl_op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
 	fuse_reply_write(req, (size_t)r);
 }
 
+/**
+ * ovl_op_flush - FUSE flush: close of a file descriptor
+ * @req: the request
+ * @ino: node id of the object
+ * @fi: open file information; fi->fh is the struct ovl_handle
+ *
+ * Context: libfuse worker thread; replies exactly once.
+ */
 void ovl_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	ovl_dbg(ovl_fs(req), "flush(%lu) = 0", (unsigned long)ino);
 	fuse_reply_err(req, 0);
 }
 
+/**
+ * ovl_op_release - FUSE release: last close of an open file
+ * @req: the request
+ * @ino: node id of the object
+ * @fi: open file information; fi->fh is the struct ovl_handle
+ *
+ * Context: libfuse worker thread; replies exactly once.
+ */
 void ovl_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct ovl_fs *ofs = ovl_fs(req);
@@ -260,6 +304,15 @@ static int ovl_do_fsync(struct ovl_fs *ofs, struct ovl_handle *h, int datasync)
 	return r < 0 ? -errno : 0;
 }
 
+/**
+ * ovl_op_fsync - FUSE fsync: fsync or fdatasync (volatile rules)
+ * @req: the request
+ * @ino: node id of the object
+ * @datasync: sync data only
+ * @fi: open file information; fi->fh is the struct ovl_handle
+ *
+ * Context: libfuse worker thread; replies exactly once.
+ */
 void ovl_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 		  struct fuse_file_info *fi)
 {
@@ -271,6 +324,17 @@ void ovl_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 	fuse_reply_err(req, -r);
 }
 
+/**
+ * ovl_op_fallocate - FUSE fallocate: allocate or punch space in the upper file
+ * @req: the request
+ * @ino: node id of the object
+ * @mode: type and permission bits (umask applied by the kernel)
+ * @offset: start of the range
+ * @length: length of the range
+ * @fi: open file information; fi->fh is the struct ovl_handle
+ *
+ * Context: libfuse worker thread; replies exactly once.
+ */
 void ovl_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 		      off_t length, struct fuse_file_info *fi)
 {
@@ -286,6 +350,16 @@ void ovl_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 	fuse_reply_err(req, -r);
 }
 
+/**
+ * ovl_op_lseek - FUSE lseek: SEEK_DATA/SEEK_HOLE on the real file
+ * @req: the request
+ * @ino: node id of the object
+ * @off: offset to start at
+ * @whence: SEEK_DATA, SEEK_HOLE, ...
+ * @fi: open file information; fi->fh is the struct ovl_handle
+ *
+ * Context: libfuse worker thread; replies exactly once.
+ */
 void ovl_op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
 		  struct fuse_file_info *fi)
 {

@@ -52,6 +52,14 @@ int ovl_node_stat(struct ovl_fs *ofs, struct ovl_node *node, struct stat *st)
 	return 0;
 }
 
+/**
+ * ovl_op_getattr - FUSE getattr: report merged attributes
+ * @req: the request
+ * @ino: node id of the object
+ * @fi: open file information; fi->fh is the struct ovl_handle
+ *
+ * Context: libfuse worker thread; replies exactly once.
+ */
 void ovl_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct ovl_fs *ofs = ovl_fs(req);
@@ -204,6 +212,16 @@ static int ovl_setattr_upper(struct ovl_fs *ofs, struct ovl_node *node, int ufd,
 	return 0;
 }
 
+/**
+ * ovl_op_setattr - FUSE setattr: change attributes, copying up first
+ * @req: the request
+ * @ino: node id of the object
+ * @attr: new attributes
+ * @to_set: FUSE_SET_ATTR_* bits of @attr to apply
+ * @fi: open file information; fi->fh is the struct ovl_handle
+ *
+ * Context: libfuse worker thread; replies exactly once.
+ */
 void ovl_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		    int to_set, struct fuse_file_info *fi)
 {
@@ -223,6 +241,13 @@ void ovl_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		fuse_reply_attr(req, &st, ofs->config.timeout);
 }
 
+/**
+ * ovl_op_readlink - FUSE readlink: read a symlink
+ * @req: the request
+ * @ino: node id of the object
+ *
+ * Context: libfuse worker thread; replies exactly once.
+ */
 void ovl_op_readlink(fuse_req_t req, fuse_ino_t ino)
 {
 	struct ovl_fs *ofs = ovl_fs(req);
@@ -247,6 +272,13 @@ void ovl_op_readlink(fuse_req_t req, fuse_ino_t ino)
 	fuse_reply_readlink(req, buf);
 }
 
+/**
+ * ovl_op_statfs - FUSE statfs: report the upper (or top lower) filesystem
+ * @req: the request
+ * @ino: node id of the object
+ *
+ * Context: libfuse worker thread; replies exactly once.
+ */
 void ovl_op_statfs(fuse_req_t req, fuse_ino_t ino)
 {
 	struct ovl_fs *ofs = ovl_fs(req);

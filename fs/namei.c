@@ -721,6 +721,14 @@ void ovl_op_forget_one(struct ovl_fs *ofs, struct ovl_node *node,
 	ovl_node_free_list(dead);
 }
 
+/**
+ * ovl_op_lookup - FUSE lookup: look a name up and take a lookup on it
+ * @req: the request
+ * @parent: node id of the parent directory
+ * @name: entry name
+ *
+ * Context: libfuse worker thread; replies exactly once.
+ */
 void ovl_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct ovl_fs *ofs = ovl_fs(req);
@@ -744,6 +752,14 @@ void ovl_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_entry(req, &e);
 }
 
+/**
+ * ovl_op_forget - FUSE forget: drop lookups of a node
+ * @req: the request
+ * @ino: node id of the object
+ * @nlookup: lookups to drop
+ *
+ * Context: libfuse worker thread; replies exactly once.
+ */
 void ovl_op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
 	struct ovl_fs *ofs = ovl_fs(req);
@@ -754,6 +770,14 @@ void ovl_op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 	fuse_reply_none(req);
 }
 
+/**
+ * ovl_op_forget_multi - FUSE forget_multi: drop lookups of many nodes
+ * @req: the request
+ * @count: number of entries in @forgets
+ * @forgets: node ids and lookup counts
+ *
+ * Context: libfuse worker thread; replies exactly once.
+ */
 void ovl_op_forget_multi(fuse_req_t req, size_t count,
 			 struct fuse_forget_data *forgets)
 {

@@ -34,24 +34,12 @@
 
 /* Options libfuse or mount(8) understand, handed to libfuse as they are. */
 static const char *const ovl_params_fuse_flags[] = {
-	"allow_other",
-	"allow_root",
-	"default_permissions",
-	"rw",
-	"ro",
-	"suid",
-	"nosuid",
-	"dev",
-	"nodev",
-	"exec",
-	"noexec",
-	"async",
-	"sync",
-	"dirsync",
-	"atime",
-	"noatime",
-	"auto_unmount",
-	NULL,
+	"allow_other", "allow_root",   "default_permissions",
+	"rw",	       "ro",	       "suid",
+	"nosuid",      "dev",	       "nodev",
+	"exec",	       "noexec",       "async",
+	"sync",	       "dirsync",      "atime",
+	"noatime",     "auto_unmount", NULL,
 };
 
 /* Options that take a value and go to libfuse. */

@@ -244,6 +244,14 @@ static bool ovl_dir_streams(struct ovl_node *node)
 	return (ovl_node_upper(node) >= 0) + node->nr_lower == 1;
 }
 
+/**
+ * ovl_op_opendir - FUSE opendir: open a directory for listing
+ * @req: the request
+ * @ino: node id of the object
+ * @fi: open file information; fi->fh is the struct ovl_handle
+ *
+ * Context: libfuse worker thread; replies exactly once.
+ */
 void ovl_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct ovl_fs *ofs = ovl_fs(req);
@@ -445,12 +453,32 @@ static void ovl_dir_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	free(buf);
 }
 
+/**
+ * ovl_op_readdir - FUSE readdir: list a directory
+ * @req: the request
+ * @ino: node id of the object
+ * @size: size the kernel asked for
+ * @off: offset to start at
+ * @fi: open file information; fi->fh is the struct ovl_handle
+ *
+ * Context: libfuse worker thread; replies exactly once.
+ */
 void ovl_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
 	ovl_dir_read(req, ino, size, off, fi, false);
 }
 
+/**
+ * ovl_op_readdirplus - FUSE readdirplus: list a directory with attributes (takes lookups)
+ * @req: the request
+ * @ino: node id of the object
+ * @size: size the kernel asked for
+ * @off: offset to start at
+ * @fi: open file information; fi->fh is the struct ovl_handle
+ *
+ * Context: libfuse worker thread; replies exactly once.
+ */
 void ovl_op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			struct fuse_file_info *fi)
 {
@@ -474,6 +502,14 @@ void ovl_op_releasedir_handle(struct ovl_fs *ofs, struct ovl_handle *h)
 	ovl_handle_free(ofs, h);
 }
 
+/**
+ * ovl_op_releasedir - FUSE releasedir: free a directory handle
+ * @req: the request
+ * @ino: node id of the object
+ * @fi: open file information; fi->fh is the struct ovl_handle
+ *
+ * Context: libfuse worker thread; replies exactly once.
+ */
 void ovl_op_releasedir(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
@@ -509,6 +545,15 @@ static int ovl_do_fsyncdir(struct ovl_fs *ofs, struct ovl_node *node,
 	return r;
 }
 
+/**
+ * ovl_op_fsyncdir - FUSE fsyncdir: fsync a directory (volatile rules)
+ * @req: the request
+ * @ino: node id of the object
+ * @datasync: sync data only
+ * @fi: open file information; fi->fh is the struct ovl_handle
+ *
+ * Context: libfuse worker thread; replies exactly once.
+ */
 void ovl_op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
 		     struct fuse_file_info *fi)
 {

@@ -46,6 +46,15 @@ static int ovl_xattr_fd(struct ovl_fs *ofs, struct ovl_node *node, bool upper)
 	return fd;
 }
 
+/**
+ * ovl_op_getxattr - FUSE getxattr: read an xattr
+ * @req: the request
+ * @ino: node id of the object
+ * @name: entry name
+ * @size: size the kernel asked for
+ *
+ * Context: libfuse worker thread; replies exactly once.
+ */
 void ovl_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		     size_t size)
 {
@@ -118,6 +127,14 @@ static size_t ovl_xattr_filter(struct ovl_fs *ofs, char *list, size_t len)
 	return out - list;
 }
 
+/**
+ * ovl_op_listxattr - FUSE listxattr: list xattrs
+ * @req: the request
+ * @ino: node id of the object
+ * @size: size the kernel asked for
+ *
+ * Context: libfuse worker thread; replies exactly once.
+ */
 void ovl_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
 	struct ovl_fs *ofs = ovl_fs(req);
@@ -204,6 +221,17 @@ static int ovl_do_setxattr(struct ovl_fs *ofs, struct ovl_node *node,
 	return r;
 }
 
+/**
+ * ovl_op_setxattr - FUSE setxattr: set an xattr (copies up first)
+ * @req: the request
+ * @ino: node id of the object
+ * @name: entry name
+ * @value: xattr value
+ * @size: size the kernel asked for
+ * @flags: flags from the kernel
+ *
+ * Context: libfuse worker thread; replies exactly once.
+ */
 void ovl_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		     const char *value, size_t size, int flags)
 {
@@ -217,6 +245,14 @@ void ovl_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	fuse_reply_err(req, -r);
 }
 
+/**
+ * ovl_op_removexattr - FUSE removexattr: remove an xattr (copies up first)
+ * @req: the request
+ * @ino: node id of the object
+ * @name: entry name
+ *
+ * Context: libfuse worker thread; replies exactly once.
+ */
 void ovl_op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
 	struct ovl_fs *ofs = ovl_fs(req);
