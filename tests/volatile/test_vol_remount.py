@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Marker, checkpoint and remount decisions (docs/volatile.md, 7.3)."""
 import os
+import struct
 
 import volhelp as vh
 
@@ -157,3 +158,55 @@ def test_checkpoint_of_another_upper_refused(tmpfs_layers, errovl):
     d = errovl(L, "volatile")
     assert not d.mounted
     assert "another upper" in d.stderr, d.stderr
+
+
+def _boot_id():
+    with open("/proc/sys/kernel/random/boot_id") as f:
+        return bytes.fromhex(f.read().strip().replace("-", ""))
+
+
+def test_checkpoint_layout_matches_the_documentation(tmpfs_layers, errovl):
+    L = tmpfs_layers
+    d = errovl(L, "volatile")
+    assert d.mounted, d.stderr
+    ck, raw = vh.read_ckpt(L.ckpt)
+    assert len(raw) == 224
+    assert ck["magic"] == b"ERROVLCK" and ck["version"] == 1
+    assert ck["length"] == 224 and ck["state"] == 1  # mounted
+    assert ck["crc"] == vh.crc32c(raw[:220])
+    assert ck["boot_id"] == _boot_id()
+    st = os.stat(L.upper)
+    assert ck["upper_dev"] == st.st_dev and ck["upper_ino"] == st.st_ino
+    mst = os.stat(L.marker)
+    assert ck["marker_ino"] == mst.st_ino
+    assert ck["marker_ctime_ns"] == mst.st_ctime_ns
+    assert ck["pid"] == d.proc.pid
+    assert ck["error_count"] == 0 and ck["first_errno"] == 0
+    assert ck["reserved1"] == 0 and ck["reserved2"] == 0
+    assert d.unmount() == 0, d.stderr
+    ck, raw = vh.read_ckpt(L.ckpt)
+    assert ck["state"] == 2 and ck["crc"] == vh.crc32c(raw[:220])
+
+
+def test_reboot_refused(tmpfs_layers, errovl):
+    """A checkpoint from another boot (its boot id patched, crc fixed)."""
+    L = tmpfs_layers
+    d = errovl(L, "volatile")
+    assert d.mounted, d.stderr
+    d.kill9()
+    vh.patch_ckpt(L.ckpt, 24, bytes(16))
+    d = errovl(L, "volatile")
+    assert not d.mounted
+    assert "rebooted" in d.stderr, d.stderr
+
+
+def test_unknown_checkpoint_version_is_corrupt(tmpfs_layers, errovl):
+    L = tmpfs_layers
+    d = errovl(L, "volatile")
+    assert d.mounted, d.stderr
+    d.kill9()
+    vh.patch_ckpt(L.ckpt, 8, struct.pack("<I", 2))
+    rc, st = vh.ctl_json("status", "--json", "--workdir", L.work)
+    assert rc == 1 and st["checkpoint"] == "corrupt"
+    d = errovl(L, "volatile")
+    assert not d.mounted and "corrupt" in d.stderr, d.stderr

@@ -302,3 +302,39 @@ def close_quiet(fd):
         os.close(fd)
     except OSError:
         pass
+
+
+def crc32c(data, crc=0):
+    """CRC-32C (Castagnoli), as errseq_crc32c."""
+    crc ^= 0xFFFFFFFF
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 & -(crc & 1))
+    return crc ^ 0xFFFFFFFF
+
+
+CKPT_FMT = "<8sIIII16sQQQQ16sIiQQQQQiI64sQII"
+CKPT_KEYS = ("magic", "version", "length", "state", "error_count", "boot_id",
+             "upper_dev", "upper_fsid", "upper_mnt_id", "upper_ino",
+             "instance", "pid", "first_errno", "mount_time_ns", "marker_ino",
+             "marker_ctime_ns", "first_error_ns", "last_error_ns",
+             "last_errno", "reserved1", "snapshot", "update_ns", "reserved2",
+             "crc")
+
+
+def read_ckpt(path):
+    """Decodes a checkpoint per docs/volatile.md 7.2 (a dict)."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    return dict(zip(CKPT_KEYS, struct.unpack(CKPT_FMT, raw))), raw
+
+
+def patch_ckpt(path, offset, data):
+    """Overwrites bytes at @offset and fixes the crc32c."""
+    with open(path, "rb") as f:
+        raw = bytearray(f.read())
+    raw[offset:offset + len(data)] = data
+    raw[220:224] = struct.pack("<I", crc32c(bytes(raw[:220])))
+    with open(path, "wb") as f:
+        f.write(raw)
