@@ -210,3 +210,16 @@ def test_unknown_checkpoint_version_is_corrupt(tmpfs_layers, errovl):
     assert rc == 1 and st["checkpoint"] == "corrupt"
     d = errovl(L, "volatile")
     assert not d.mounted and "corrupt" in d.stderr, d.stderr
+
+
+def test_upper_remounted_refused(tmpfs_layers, errovl):
+    """A checkpoint whose upper mount id differs (patched, crc fixed)."""
+    L = tmpfs_layers
+    d = errovl(L, "volatile")
+    assert d.mounted, d.stderr
+    d.kill9()
+    ck, _ = vh.read_ckpt(L.ckpt)
+    vh.patch_ckpt(L.ckpt, 56, struct.pack("<Q", ck["upper_mnt_id"] + 1000))
+    d = errovl(L, "volatile")
+    assert not d.mounted
+    assert "remounted" in d.stderr, d.stderr
