@@ -35,6 +35,13 @@
 #include "errseq/errseq.h"
 #include "internal.h"
 
+/*
+ * Lock-free on every target, so usable from signal handlers and in shared
+ * memory; a build for a target without 32-bit lock-free atomics fails.
+ */
+_Static_assert(__atomic_always_lock_free(sizeof(errseq_t), 0),
+	       "errseq_t needs lock-free 32-bit atomics");
+
 /* Loads observe every store that released before them. */
 static inline errseq_t errseq_load(errseq_t *eseq)
 {

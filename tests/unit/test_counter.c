@@ -163,8 +163,10 @@ static void test_changed_without_errno_is_eio(void **state)
 
 	errseq_counter_init(&c);
 	assert_int_equal(errseq_counter_snapshot(&c, &s, 0), 0);
-	/* A snapshot whose words do not match a zero word (e.g. loaded
-	 * from disk for this id after the counter was reset). */
+	/*
+	 * Same id, but words the counter never held while its errseq word
+	 * is still the epoch: must not read as clean.
+	 */
 	s.errseq = 0x2005;
 	assert_int_equal(errseq_counter_check(&c, &s), -EIO);
 	s.errseq = 0;

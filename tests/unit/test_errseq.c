@@ -161,8 +161,10 @@ static void test_check_and_advance_marks_seen_once(void **state)
 
 static void test_seen_only_difference_is_reported_by_plain_check(void **state)
 {
-	/* Exact compare: a raw unseen value as cursor reports once SEEN
-	 * is set by someone else. errseq_sample() never returns one. */
+	/*
+	 * Exact compare: a raw unseen value as cursor reports once SEEN
+	 * is set by someone else. errseq_sample() never returns one.
+	 */
 	errseq_t e = 0, raw, c = 0;
 
 	errseq_set(&e, -EIO);
@@ -241,8 +243,10 @@ static void test_t487_late_opener_sees_unseen_error_once(void **state)
 	assert_int_equal(errseq_check_and_advance(&src, &b), 0);
 }
 
-/* T484: mapping and superblock sources updated together; syncfs-style
- * cursor of a new fd reports once even after fsync consumed the mapping. */
+/*
+ * T484: mapping and superblock sources updated together; syncfs-style
+ * cursor of a new fd reports once even after fsync consumed the mapping.
+ */
 static void t484_record_error(errseq_t *mapping, errseq_t *sb, int err)
 {
 	errseq_set(mapping, err);

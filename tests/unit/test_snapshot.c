@@ -222,8 +222,10 @@ static void test_decode_rejects_every_bit_flip(void **state)
 	}
 }
 
-/* Structural fields corrupted, crc recomputed so only the field check
- * can catch them. */
+/*
+ * Structural fields corrupted, crc recomputed so only the field check
+ * can catch them.
+ */
 static void test_decode_rejects_every_corrupted_field(void **state)
 {
 	static const struct {
