@@ -4,7 +4,8 @@ metadata: copy-up on write/truncate/chmod/chown/utime, O_TRUNC/O_EXCL,
 hard-linked lower files, big and sparse copy-up, whiteouts on unlink."""
 import pytest
 
-from diffharness import Scenario, mode_params, run_differential
+from diffharness import (Scenario, known_bug, mode_params,
+                         run_differential)
 from testlib.layers import Dir, Fifo, File, Link, Symlink, Whiteout
 
 MiB = 1 << 20
@@ -113,6 +114,35 @@ sc("unlink_open_written_file_close", [("open", "b", "O_RDWR", 0, "f"),
                                       ("fdwrite", "f", "zz", 0),
                                       ("unlink", "b"), ("fdread", "f"),
                                       ("close", "f")])
+# open fds must keep reaching their own inode whatever happens to the name
+sc("fd_after_rename_over_upper", [
+    ("create", "x", "aaaa"), ("create", "y", "bbbbbbbb"),
+    ("open", "x", "O_RDWR", 0, "f"), ("rename", "y", "x"), ("fdstat", "f"),
+    ("fdread", "f"), ("fdwrite", "f", "Z", 0), ("close", "f"),
+    ("read", "x"), ("stat", "x")])
+sc("fd_after_rename_over_lower", [
+    ("open", "a", "O_RDONLY", 0, "f"), ("rename", "b", "a"), ("fdstat", "f"),
+    ("fdread", "f"), ("close", "f"), ("read", "a")])
+sc("fd_after_unlink_and_mkdir", [
+    ("create", "x", "data"), ("open", "x", "O_RDWR", 0, "f"),
+    ("unlink", "x"), ("mkdir", "x"), ("fdstat", "f"), ("fdwrite", "f", "W"),
+    ("fdread", "f"), ("close", "f"), ("stat", "x"), ("readdir", "x")])
+sc("fd_after_rename_away_and_recreate", [
+    ("create", "x", "first"), ("open", "x", "O_RDWR", 0, "f"),
+    ("rename", "x", "z"), ("create", "x", "second!"), ("fdstat", "f"),
+    ("fdwrite", "f", "F", 0), ("close", "f"), ("read", "x"), ("read", "z")])
+sc("fd_lower_after_rename_away_and_recreate", [
+    ("open", "a", "O_RDONLY", 0, "f"), ("rename", "a", "z"),
+    ("mkdir", "a"), ("fdstat", "f"), ("fdread", "f"), ("close", "f"),
+    ("stat", "a"), ("read", "z")])
+sc("fd_after_exchange", [
+    ("create", "x", "xx"), ("create", "y", "yyyy"),
+    ("open", "x", "O_RDWR", 0, "f"), ("rename2", "x", "y", "EXCHANGE"),
+    ("fdstat", "f"), ("fdwrite", "f", "Q", 0), ("close", "f"),
+    ("read", "x"), ("read", "y")])
+sc("stat_after_type_change_via_other_name", [
+    ("create", "x", "data"), ("stat", "x"), ("mkdir", "dd"),
+    ("rename", "dd", "x"), ("stat", "x")])
 sc("unlink_then_recreate_file", [("unlink", "a"), ("create", "a", "again"),
                                  ("read", "a"), ("readdir", "")])
 sc("unlink_symlink_lower", [("unlink", "s"), ("lstat", "s"),
@@ -202,6 +232,7 @@ sc("create_over_lower_whiteout", [("create", "gone", "back"),
                                   ("read", "gone")], lowers=[TOP, LOW])
 sc("unlink_file_from_bottom_layer", [("unlink", "c"), ("readdir", "")],
    lowers=[TOP, LOW])
+known_bug(S, "D8", "fd_after_rename_over_lower")
 
 
 @pytest.mark.parametrize("mode,sc", mode_params(S))

@@ -13,13 +13,14 @@ Namespace and skips
 
 Mounts (context managers; they always clean up, even on failure)
     ErrovlMount(base, lowers=None, opts=(), upper=None, work=None,
-                mnt=None, binary=None, timeout=10)
+                mnt=None, binary=None, timeout=10, env=None)
         Builds base/{l0..ln-1,upper,work,mnt} unless given, runs
         ``errovl -f -o lowerdir=..,upperdir=..,workdir=..[,opts] mnt``
         with stderr in base/errovl.log, waits <= timeout s for the mount
         (fails with the log if the daemon exits first).  Attributes:
         .proc .mnt .upper .work .lowers .log() .unmount(wait=True) -> exit
-        status (or None if it did not exit) .kill9() .mounted.
+        status (or None if it did not exit) .kill9() .mounted .rss_kib().
+        @env: extra environment of the daemon (e.g. ASAN_OPTIONS).
         ``ErrovlMount.run(...)`` starts the daemon without waiting, for
         setup-error tests: returns (exit status, stderr text, mounted?).
     KernelOverlay(base, lowers=None, opts=DEFAULT_KERNEL_OPTS, ...)

@@ -105,11 +105,12 @@ class ErrovlMount(_Layout):
 
     def __init__(self, base, lowers=None, opts=(), upper=None, work=None,
                  mnt=None, binary=None, timeout=10.0, nlowers=1,
-                 extra_args=()):
+                 extra_args=(), env=None):
         self.binary = binary or require_daemon()
         self._layout(base, lowers, upper, work, mnt, nlowers)
         self.opts = list(opts)
         self.extra_args = list(extra_args)
+        self.env = env
         self.timeout = timeout
         ErrovlMount._seq += 1
         self.logpath = os.path.join(self.base,
@@ -135,8 +136,12 @@ class ErrovlMount(_Layout):
 
     def start(self):
         with open(self.logpath, "ab") as logf:
+            env = None
+            if self.env:
+                env = dict(os.environ)
+                env.update(self.env)
             self.proc = subprocess.Popen(self.argv(), stdin=subprocess.DEVNULL,
-                                         stdout=logf, stderr=logf)
+                                         stdout=logf, stderr=logf, env=env)
         if not wait_for_mount(self.mnt, self.proc, self.timeout):
             rc = self.proc.poll()
             self.cleanup()
@@ -179,6 +184,17 @@ class ErrovlMount(_Layout):
         if not wait:
             return None
         return self.wait(timeout)
+
+    def rss_kib(self):
+        """VmRSS of the daemon in KiB (None once it exited)."""
+        try:
+            with open(f"/proc/{self.proc.pid}/status") as f:
+                for ln in f:
+                    if ln.startswith("VmRSS:"):
+                        return int(ln.split()[1])
+        except (OSError, AttributeError):
+            return None
+        return None
 
     def kill9(self):
         """SIGKILL the daemon (the mount stays, ENOTCONN); its status."""
