@@ -45,6 +45,11 @@ _Static_assert(OVL_CKPT_OFF_SNAP + ERRSEQ_SNAPSHOT_ENCODED_SIZE + 8 + 4 ==
 		       OVL_CKPT_OFF_CRC,
 	       "checkpoint layout");
 _Static_assert(OVL_CKPT_OFF_CRC + 4 == OVL_CKPT_SIZE, "checkpoint size");
+_Static_assert(sizeof(OVL_CKPT_MAGIC) == 8 + 1, "magic is 8 bytes");
+
+/* The magic as it is on disk: 8 bytes, no terminating NUL. */
+static const uint8_t ovl_ckpt_magic[8] = {'E', 'R', 'R', 'O',
+					  'V', 'L', 'C', 'K'};
 
 static void ovl_ckpt_put32(uint8_t *p, uint32_t v)
 {
@@ -115,7 +120,7 @@ int ovl_ckpt_encode(const struct ovl_ckpt *ck, void *buf, size_t len)
 	    ck->last_errno < 0)
 		return -EINVAL;
 	memset(p, 0, OVL_CKPT_SIZE);
-	memcpy(p, OVL_CKPT_MAGIC, 8);
+	memcpy(p, ovl_ckpt_magic, sizeof(ovl_ckpt_magic));
 	ovl_ckpt_put32(p + 8, OVL_CKPT_VERSION);
 	ovl_ckpt_put32(p + 12, OVL_CKPT_SIZE);
 	ovl_ckpt_put32(p + 16, ck->state);
@@ -163,7 +168,8 @@ int ovl_ckpt_decode(const void *buf, size_t len, struct ovl_ckpt *ret)
 	struct ovl_ckpt ck;
 	uint32_t v;
 
-	if (len != OVL_CKPT_SIZE || memcmp(p, OVL_CKPT_MAGIC, 8) != 0 ||
+	if (len != OVL_CKPT_SIZE ||
+	    memcmp(p, ovl_ckpt_magic, sizeof(ovl_ckpt_magic)) != 0 ||
 	    ovl_ckpt_get32(p + 8) != OVL_CKPT_VERSION ||
 	    ovl_ckpt_get32(p + 12) != OVL_CKPT_SIZE)
 		return -EINVAL;
