@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -339,7 +340,10 @@ static void test_snapshot_nowait_under_racing_setter(void **state)
 
 	errseq_counter_init(&c);
 	assert_int_equal(pthread_create(&t, NULL, nowait_setter, &a), 0);
-	for (i = 0; i < 200000; i++) {
+	/* Let the setter get going, then race it (bounded, not timed). */
+	while (__atomic_load_n(&c.errors, __ATOMIC_ACQUIRE) < 1000)
+		sched_yield();
+	for (i = 0; i < 2000000 && again < 100; i++) {
 		r = errseq_counter_snapshot(&c, &s, ERRSEQ_SNAPSHOT_NOWAIT);
 		assert_true(r == 0 || r == -EAGAIN);
 		if (r)
