@@ -45,6 +45,19 @@ int ovl_node_stat(struct ovl_fs *ofs, struct ovl_node *node, struct stat *st)
 		return r;
 	if ((st->st_mode & S_IFMT) != node->type)
 		return -EIO; /* a layer changed under us */
+	/*
+	 * A merged directory keeps the inode number of its top-most lower
+	 * part (the kernel's copy-up origin): copy-up must not change it.
+	 */
+	if (S_ISDIR(node->type) && layer == 0 && node->nr_lower) {
+		struct stat lst;
+
+		if (fstatat(node->lower[0].fd, "", &lst,
+			    AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) == 0) {
+			st->st_ino = lst.st_ino;
+			layer = node->lower[0].layer;
+		}
+	}
 	st->st_ino = ovl_compose_ino(ofs, layer, st->st_ino);
 	if (S_ISDIR(node->type) &&
 	    node->nr_lower + (ovl_node_upper(node) >= 0) > 1)

@@ -38,6 +38,7 @@ struct ovl_dirent {
 	ino_t ino;
 	unsigned char type; /* DT_* */
 	bool hidden; /* whited out: only keeps the name from lower layers */
+	bool merge; /* upper directory: the next layer may give its d_ino */
 };
 
 /* Per-handle readdir state; protected by lock. */
@@ -95,7 +96,8 @@ static int ovl_dir_set_grow(struct ovl_dir *d)
 
 /* Adds @name unless present. Returns 1 added, 0 present, -ENOMEM. */
 static int ovl_dir_add(struct ovl_dir *d, const char *name, ino_t ino,
-		       unsigned char type, bool hidden)
+		       unsigned char type, bool hidden,
+		       struct ovl_dirent **ret_old)
 {
 	size_t b;
 	int r;
@@ -107,8 +109,10 @@ static int ovl_dir_add(struct ovl_dir *d, const char *name, ino_t ino,
 	}
 	b = ovl_dir_hash(name) & (d->set_size - 1);
 	for (; d->set[b]; b = (b + 1) & (d->set_size - 1))
-		if (!strcmp(d->ents[d->set[b] - 1].name, name))
+		if (!strcmp(d->ents[d->set[b] - 1].name, name)) {
+			*ret_old = &d->ents[d->set[b] - 1];
 			return 0;
+		}
 	if (d->nr == d->cap) {
 		size_t ncap = d->cap ? d->cap * 2 : 32;
 		struct ovl_dirent *ne = realloc(d->ents, ncap * sizeof(*ne));
@@ -124,6 +128,8 @@ static int ovl_dir_add(struct ovl_dir *d, const char *name, ino_t ino,
 	d->ents[d->nr].ino = ino;
 	d->ents[d->nr].type = type;
 	d->ents[d->nr].hidden = hidden;
+	d->ents[d->nr].merge = false;
+	*ret_old = &d->ents[d->nr];
 	d->set[b] = ++d->nr;
 	return 1;
 }
@@ -163,9 +169,34 @@ static int ovl_dir_classify(DIR *dp, struct dirent *de, unsigned char *type)
 	return 1;
 }
 
-static int ovl_dir_read_layer(struct ovl_fs *ofs, struct ovl_dir *d, int fd,
-			      unsigned int layer)
+/*
+ * A directory merged from the upper and a lower layer reports the
+ * top-most lower directory's inode number (kernel: the copy-up origin),
+ * so it does not change when the directory is copied up (fts, used by
+ * rm -r and find, checks that). @old is the upper entry, @de the first
+ * entry of the same name below it.
+ */
+static void ovl_dir_merge_ino(struct ovl_fs *ofs, int ufd,
+			      struct ovl_dirent *old, struct dirent *de,
+			      unsigned char type, int c, unsigned int layer)
 {
+	int fd, opaque = 1;
+
+	old->merge = false;
+	if (c != 1 || type != DT_DIR)
+		return; /* a whiteout or a non-directory ends the merge */
+	fd = openat(ufd, old->name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (ovl_get_opaque(ofs, fd, &opaque) == 0 && !opaque)
+		old->ino = ovl_compose_ino(ofs, layer, de->d_ino);
+	close(fd);
+}
+
+static int ovl_dir_read_layer(struct ovl_fs *ofs, struct ovl_dir *d, int fd,
+			      unsigned int layer, int ufd)
+{
+	struct ovl_dirent *old;
 	struct dirent *de;
 	unsigned char type;
 	DIR *dp = ovl_dir_open_real(fd);
@@ -180,12 +211,21 @@ static int ovl_dir_read_layer(struct ovl_fs *ofs, struct ovl_dir *d, int fd,
 		if (ovl_name_is_private(de->d_name)) {
 			/* ".wh.NAME" hides NAME below; sentinels hide nothing. */
 			if (strncmp(de->d_name, ".wh..wh.", 8) &&
-			    strcmp(de->d_name, ".wh..opq") && de->d_name[4])
-				r = ovl_dir_add(d, de->d_name + 4, 0, 0, true);
+			    strcmp(de->d_name, ".wh..opq") && de->d_name[4]) {
+				r = ovl_dir_add(d, de->d_name + 4, 0, 0, true,
+						&old);
+				if (r == 0)
+					old->merge = false;
+			}
 		} else {
 			r = ovl_dir_add(d, de->d_name,
 					ovl_compose_ino(ofs, layer, de->d_ino),
-					type, c == 0);
+					type, c == 0, &old);
+			if (r == 1 && layer == 0 && c == 1 && type == DT_DIR)
+				old->merge = true;
+			else if (r == 0 && old->merge)
+				ovl_dir_merge_ino(ofs, ufd, old, de, type, c,
+						  layer);
 		}
 		if (r < 0)
 			break;
@@ -204,10 +244,10 @@ static int ovl_dir_load(struct ovl_fs *ofs, struct ovl_node *node,
 
 	ovl_dir_clear(d);
 	if (ufd >= 0)
-		r = ovl_dir_read_layer(ofs, d, ufd, 0);
+		r = ovl_dir_read_layer(ofs, d, ufd, 0, ufd);
 	for (unsigned int i = 0; i < node->nr_lower && r == 0; i++)
 		r = ovl_dir_read_layer(ofs, d, node->lower[i].fd,
-				       node->lower[i].layer);
+				       node->lower[i].layer, ufd);
 	if (r < 0)
 		ovl_dir_clear(d);
 	else
@@ -392,6 +432,11 @@ static int ovl_dir_fill_merged(fuse_req_t req, struct ovl_fs *ofs,
 			unsigned int layer;
 			int fd = ovl_node_real(node, &layer);
 
+			/* "." of a merged directory: its origin, as stat. */
+			if (i == 0 && node->nr_lower) {
+				fd = node->lower[0].fd;
+				layer = node->lower[0].layer;
+			}
 			name = i == 0 ? "." : "..";
 			if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 				st.st_ino = 0;
