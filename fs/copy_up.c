@@ -361,5 +361,13 @@ int ovl_copy_up(struct ovl_fs *ofs, struct ovl_node *node, bool data)
 	pthread_rwlock_rdlock(&ofs->rename_lock);
 	r = ovl_copy_up_locked(ofs, node, data);
 	pthread_rwlock_unlock(&ofs->rename_lock);
+	/*
+	 * The copy has its own st_ino: drop the kernel's cached attributes
+	 * so stat agrees with readdir. Attributes only (offset -1): no
+	 * page or inode lock is taken, so this is safe inside a request.
+	 */
+	if (r == 0 && !S_ISDIR(node->type) && ofs->se)
+		(void)fuse_lowlevel_notify_inval_inode(
+			ofs->se, ovl_node_ino(ofs, node), -1, 0);
 	return r;
 }

@@ -3,17 +3,16 @@
  * Namespace changes: create, mknod, mkdir, symlink, link, unlink,
  * rmdir, rename. Parents are copied up first.
  *
- * New objects are built in WORKDIR/work/ under a temp name, with the
- * requester's uid, the gid rule of a setgid parent and the final mode,
- * then renamed into the upper parent in one step, so nobody ever sees
- * a half-initialised object:
- *  - no upper entry: renameat2(RENAME_NOREPLACE);
- *  - an upper whiteout (0/0 char device) of a hidden lower name:
+ * New objects get the requester's uid, the gid rule of a setgid parent
+ * and the final mode:
+ *  - no upper entry: created in place in the upper parent, as the
+ *    kernel does;
+ *  - an upper whiteout (0/0 char device) of a hidden lower name: the
+ *    object is built in WORKDIR/work/ under a temp name, then
  *    a non-directory simply replaces it; a directory is exchanged
  *    with it (RENAME_EXCHANGE) and the whiteout, now in work/, is
  *    removed. Such a directory is marked opaque first (overlay.opaque
- *    = "y"), the only case where errovl writes that xattr, like the
- *    kernel.
+ *    = "y"), as the kernel does; rename below is the other place.
  *
  * Removal leaves a whiteout exactly when a lower layer still has the
  * name: an upper object is swapped for a whiteout built in work/
@@ -103,10 +102,13 @@ static int ovl_set_opaque_at(struct ovl_fs *ofs, int dirfd, const char *name)
 	return r;
 }
 
-/* Builds @nw as @tmp in work/, owned by the requester. */
-static int ovl_new_tmp(struct ovl_fs *ofs, fuse_req_t req,
-		       struct ovl_node *parent, const struct ovl_new *nw,
-		       const char *tmp, bool opaque, int *ret_fd)
+/*
+ * Builds @nw as @nm in @dirfd (the upper parent, or work/ for a temp
+ * name), owned by the requester, with its final mode.
+ */
+static int ovl_new_at(struct ovl_fs *ofs, fuse_req_t req,
+		      struct ovl_node *parent, const struct ovl_new *nw,
+		      int dirfd, const char *nm, bool opaque, int *ret_fd)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	mode_t mode = nw->mode & 07777;
@@ -124,39 +126,40 @@ static int ovl_new_tmp(struct ovl_fs *ofs, fuse_req_t req,
 	}
 	if (nw->link_fd >= 0) {
 		/* A hard link keeps the owner and mode of its inode. */
-		return linkat(nw->link_fd, "", ofs->work_fd, tmp,
-			      AT_EMPTY_PATH) < 0
+		return linkat(nw->link_fd, "", dirfd, nm, AT_EMPTY_PATH) < 0
 			       ? -errno
 			       : 0;
 	}
+	/* The daemon's umask is 0: @mode is applied exactly. */
 	switch (nw->mode & S_IFMT) {
 	case S_IFDIR:
-		r = mkdirat(ofs->work_fd, tmp, 0700);
+		r = mkdirat(dirfd, nm, mode);
 		break;
 	case S_IFLNK:
-		r = symlinkat(nw->link, ofs->work_fd, tmp);
+		r = symlinkat(nw->link, dirfd, nm);
 		break;
 	case S_IFREG:
-		fd = openat(ofs->work_fd, tmp,
+		fd = openat(dirfd, nm,
 			    (nw->open_flags & ~O_TRUNC) | O_CREAT | O_EXCL |
 				    O_CLOEXEC,
-			    0600);
+			    mode);
 		r = fd < 0 ? -1 : 0;
 		break;
 	default:
-		r = mknodat(ofs->work_fd, tmp, nw->mode & S_IFMT, nw->rdev);
+		r = mknodat(dirfd, nm, (nw->mode & S_IFMT) | mode, nw->rdev);
 		break;
 	}
 	if (r < 0)
 		return -errno;
-	if (fchownat(ofs->work_fd, tmp, ctx->uid, gid, AT_SYMLINK_NOFOLLOW) <
-		    0 ||
-	    (!S_ISLNK(nw->mode) && fchmodat(ofs->work_fd, tmp, mode, 0) < 0)) {
+	/* chown clears set-id bits (and mkdir ignores S_ISGID): set again. */
+	if (fchownat(dirfd, nm, ctx->uid, gid, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    (!S_ISLNK(nw->mode) && (mode & 07000) &&
+	     fchmodat(dirfd, nm, mode, 0) < 0)) {
 		r = -errno;
 		goto out_unlink;
 	}
 	if (opaque) {
-		r = ovl_set_opaque_at(ofs, ofs->work_fd, tmp);
+		r = ovl_set_opaque_at(ofs, dirfd, nm);
 		if (r < 0)
 			goto out_unlink;
 	}
@@ -169,8 +172,8 @@ static int ovl_new_tmp(struct ovl_fs *ofs, fuse_req_t req,
 out_unlink:
 	if (fd >= 0)
 		close(fd);
-	/* Best effort: work/ is cleaned at the next mount anyway. */
-	(void)ovl_rm_tree_at(ofs->work_fd, tmp);
+	/* Best effort: a leftover in work/ goes at the next mount. */
+	(void)unlinkat(dirfd, nm, S_ISDIR(nw->mode) ? AT_REMOVEDIR : 0);
 	return r;
 }
 
@@ -221,15 +224,23 @@ static int ovl_do_new(struct ovl_fs *ofs, fuse_req_t req,
 	r = ovl_slot_probe(pufd, name, &slot);
 	if (r < 0)
 		return r;
-	ovl_tmpname(ofs, tmp, sizeof(tmp));
-	r = ovl_new_tmp(ofs, req, parent, nw, tmp, dir && slot != OVL_SLOT_FREE,
-			ret_fd ? &fd : NULL);
-	if (r < 0)
-		return r;
-	r = ovl_new_place(ofs, tmp, pufd, name, slot, dir);
-	if (r < 0) {
-		(void)ovl_rm_tree_at(ofs->work_fd, tmp);
-		goto out_close;
+	if (slot == OVL_SLOT_FREE) {
+		/* Nothing to replace: create in place, like the kernel. */
+		r = ovl_new_at(ofs, req, parent, nw, pufd, name, false,
+			       ret_fd ? &fd : NULL);
+		if (r < 0)
+			return r;
+	} else {
+		ovl_tmpname(ofs, tmp, sizeof(tmp));
+		r = ovl_new_at(ofs, req, parent, nw, ofs->work_fd, tmp, dir,
+			       ret_fd ? &fd : NULL);
+		if (r < 0)
+			return r;
+		r = ovl_new_place(ofs, tmp, pufd, name, slot, dir);
+		if (r < 0) {
+			(void)ovl_rm_tree_at(ofs->work_fd, tmp);
+			goto out_close;
+		}
 	}
 	if (nw->link_node)
 		return ovl_node_entry(ofs, nw->link_node, e);

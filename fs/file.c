@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * Open files: open, read, write, flush, release, fsync, fallocate,
- * lseek.
+ * Open files: open, read, write, release, fsync, fallocate, lseek.
+ * There is no flush handler: before FLUSH the kernel writes dirty pages
+ * back and reports writeback errors on close() itself, so a FLUSH
+ * round trip per close would add nothing (without the handler the
+ * kernel stops sending it).
  *
  * fi->fh points to a struct ovl_handle (ovl_entry.h) whose first member
  * is the errseq_t cursor ioctl.c uses; directories use the same struct.
@@ -243,20 +246,6 @@ void ovl_op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
 		return;
 	}
 	fuse_reply_write(req, (size_t)r);
-}
-
-/**
- * ovl_op_flush - FUSE flush: close of a file descriptor
- * @req: the request
- * @ino: node id of the object
- * @fi: open file information; fi->fh is the struct ovl_handle
- *
- * Context: libfuse worker thread; replies exactly once.
- */
-void ovl_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-	ovl_dbg(ovl_fs(req), "flush(%lu) = 0", (unsigned long)ino);
-	fuse_reply_err(req, 0);
 }
 
 /**

@@ -73,10 +73,10 @@ static void ovl_main_usage(FILE *f)
 		"                      (default 5, 0 disables)\n"
 		"  test_faults         enable fault injection through the "
 		"control ioctl\n"
-		"  writeback=0|1       FUSE writeback cache (default 1)\n"
-		"  threaded=0|1        multi-threaded loop (default 1)\n"
+		"  writeback=0|1       FUSE writeback cache (default 3600)\n"
+		"  threaded=0|1        multi-threaded loop (default 3600)\n"
 		"  timeout=S           entry and attribute cache timeout "
-		"(default 1)\n"
+		"(default 3600)\n"
 		"  noacl               accepted: ACLs are plain xattrs, never "
 		"interpreted\n"
 		"\n"
@@ -345,6 +345,7 @@ static int ovl_main_run(struct ovl_fs *ofs, const struct ovl_main_args *a,
 		ovl_log(LOG_ERR, "cannot create the FUSE session");
 		return -EINVAL;
 	}
+	ofs->se = se;
 	r = fuse_set_signal_handlers(se);
 	if (r < 0) {
 		fuse_session_destroy(se);

@@ -139,6 +139,7 @@ struct ovl_fs {
 	bool samefs; /* all layers on one st_dev: real st_ino */
 	unsigned int xino_shift; /* layer index goes above this bit */
 	const char *xattr_prefix; /* "trusted.overlay." or "user.overlay." */
+	struct fuse_session *se; /* for notifications; set before the loop */
 	bool debug; /* -d: trace every request */
 	bool foreground; /* -f: log to stderr, not syslog */
 

@@ -30,7 +30,7 @@
 #include "params.h"
 
 #define OVL_DEFAULT_HARVEST_MS 5000u
-#define OVL_DEFAULT_TIMEOUT 1.0
+#define OVL_DEFAULT_TIMEOUT 3600.0
 
 /* Options libfuse or mount(8) understand, handed to libfuse as they are. */
 static const char *const ovl_params_fuse_flags[] = {

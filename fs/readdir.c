@@ -324,6 +324,13 @@ void ovl_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	fi->fh = (uint64_t)(uintptr_t)h;
+	/*
+	 * The kernel may keep the listing: it drops it itself when an
+	 * entry of this directory is created, removed or renamed, and
+	 * only errovl changes the layers.
+	 */
+	fi->cache_readdir = 1;
+	fi->keep_cache = 1;
 	if (fuse_reply_open(req, fi) == -ENOENT)
 		ovl_op_releasedir_handle(ofs, h);
 }

@@ -350,6 +350,12 @@ static void ovl_op_init(void *userdata, struct fuse_conn_info *conn)
 	if (ofs->config.max_read)
 		conn->max_read = ofs->config.max_read;
 	conn->want |= want & conn->capable;
+	/*
+	 * Always READDIRPLUS: with _AUTO the kernel lists large directories
+	 * with plain READDIR after the first buffer and then sends one
+	 * LOOKUP per entry.
+	 */
+	conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
 	/* The kernel applies the umask; the daemon runs with umask 0. */
 	conn->want &= ~FUSE_CAP_DONT_MASK;
 	/* ACLs are passed through as xattrs; permission checks use the mode. */
@@ -377,7 +383,6 @@ const struct fuse_lowlevel_ops ovl_ops = {
 	.open = ovl_op_open,
 	.read = ovl_op_read,
 	.write_buf = ovl_op_write_buf,
-	.flush = ovl_op_flush,
 	.release = ovl_op_release,
 	.fsync = ovl_op_fsync,
 	.opendir = ovl_op_opendir,
