@@ -88,6 +88,12 @@ struct ovl_node {
 	 */
 	int pin_fd;
 	unsigned int pin_layer;
+	/*
+	 * 1 when the object is known to have no security.capability (the
+	 * kernel asks before every write); 0 unknown. Atomic; cleared by
+	 * every xattr change made through the node.
+	 */
+	int no_caps;
 };
 
 /*

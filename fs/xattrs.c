@@ -58,12 +58,16 @@ static int ovl_xattr_fd(struct ovl_fs *ofs, struct ovl_node *node, bool upper)
 void ovl_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		     size_t size)
 {
+	struct ovl_node *node = ovl_node(req, ino);
 	struct ovl_fs *ofs = ovl_fs(req);
 	char p[OVL_PROC_PATH_MAX], real[OVL_XATTR_NAME_MAX], *buf = NULL;
+	/* Asked before every write: answered from the node when known. */
+	bool caps = !strcmp(name, "security.capability");
 	int fd = -1;
 	ssize_t n;
 
-	if (ovl_xattr_is_fofs(name)) {
+	if (ovl_xattr_is_fofs(name) ||
+	    (caps && __atomic_load_n(&node->no_caps, __ATOMIC_ACQUIRE))) {
 		n = -ENODATA;
 		goto out_reply;
 	}
@@ -77,7 +81,7 @@ void ovl_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 			goto out_reply;
 		}
 	}
-	fd = ovl_xattr_fd(ofs, ovl_node(req, ino), false);
+	fd = ovl_xattr_fd(ofs, node, false);
 	if (fd < 0) {
 		n = fd;
 		goto out_reply;
@@ -86,6 +90,8 @@ void ovl_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	if (n < 0)
 		n = -errno;
 	close(fd);
+	if (caps && n == -ENODATA)
+		__atomic_store_n(&node->no_caps, 1, __ATOMIC_RELEASE);
 out_reply:
 	ovl_dbg(ofs, "getxattr(%lu, %s, %zu) = %zd", (unsigned long)ino, name,
 		size, n);
@@ -208,6 +214,7 @@ static int ovl_do_setxattr(struct ovl_fs *ofs, struct ovl_node *node,
 	r = ovl_copy_up(ofs, node, true);
 	if (r < 0)
 		return r;
+	__atomic_store_n(&node->no_caps, 0, __ATOMIC_RELEASE);
 	fd = ovl_xattr_fd(ofs, node, true);
 	if (fd < 0)
 		return fd;
