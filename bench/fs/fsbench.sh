@@ -162,6 +162,7 @@ if [ "$FSB_CMD" = report ]; then
 fi
 
 FSB_ARGS=("$@")
+declare -A SET # options given explicitly, which --quick leaves alone
 fsb_need() { [ "$2" -ge 2 ] || fsb_usage_err "$1 needs a value"; }
 fsb_int() { [[ $2 =~ ^[1-9][0-9]*$ ]] || fsb_usage_err "$1: not a positive integer: '$2'"; }
 while [ $# -gt 0 ]; do
@@ -181,7 +182,6 @@ while [ $# -gt 0 ]; do
 		;;
 	esac
 	case "$opt" in
-	--reps) fsb_int "$opt" "$val" && REPS=$val ;;
 	--workloads) WORKLOADS=$val ;;
 	--configs) CONFIGS=$val ;;
 	--errovl) ERROVL=$val ;;
@@ -205,16 +205,17 @@ while [ $# -gt 0 ]; do
 	--cache) CACHE=$val ;;
 	--out) OUT=$val ;;
 	--src-tar) SRC_TAR=$val ;;
-	--big-mb) fsb_int "$opt" "$val" && BIG_MB=$val ;;
-	--fsync-n) fsb_int "$opt" "$val" && FSYNC_N=$val ;;
-	--sqlite-n) fsb_int "$opt" "$val" && SQLITE_N=$val ;;
-	--copyup-dirs) COPYUP_DIRS=$val ;;
-	--rmtree-dir) RMTREE_DIR=$val ;;
+	--big-mb) fsb_int "$opt" "$val" && BIG_MB=$val && SET[big]=1 ;;
+	--fsync-n) fsb_int "$opt" "$val" && FSYNC_N=$val && SET[fsync]=1 ;;
+	--sqlite-n) fsb_int "$opt" "$val" && SQLITE_N=$val && SET[sqlite]=1 ;;
+	--copyup-dirs) COPYUP_DIRS=$val && SET[copyup]=1 ;;
+	--rmtree-dir) RMTREE_DIR=$val && SET[rmtree]=1 ;;
 	--warm) [[ $val =~ ^[0-9]+$ ]] || fsb_usage_err "--warm: not a number: '$val'"
-		WARM_N=$val ;;
+		WARM_N=$val && SET[warm]=1 ;;
+	--reps) fsb_int "$opt" "$val" && REPS=$val && SET[reps]=1 ;;
+	--subset) SUBSET=$val && SET[subset]=1 ;;
 	--img-size) IMG_SIZE=$val ;;
 	--quick) QUICK=1 ;;
-	--subset) SUBSET=$val ;;
 	--nofile) fsb_int "$opt" "$val" && NOFILE=$val ;;
 	--count-ops) COUNT_OPS=1 ;;
 	--perf-record) PERF_RECORD=1 ;;
@@ -232,16 +233,15 @@ while [ $# -gt 0 ]; do
 done
 
 if [ "$QUICK" = 1 ]; then
-	# Explicit size options given after --quick still win: only the
-	# defaults are replaced.
-	[ "$BIG_MB" = 1024 ] && BIG_MB=64
-	[ "$FSYNC_N" = 2000 ] && FSYNC_N=200
-	[ "$SQLITE_N" = 2000 ] && SQLITE_N=200
-	[ "$COPYUP_DIRS" = "fs kernel mm" ] && COPYUP_DIRS="mm"
-	[ "$RMTREE_DIR" = arch ] && RMTREE_DIR=arch/x86
-	[ "$WARM_N" = 3 ] && WARM_N=1
-	[ -n "$SUBSET" ] || SUBSET=$QUICK_DIRS
-	[[ " ${FSB_ARGS[*]} " == *" --reps "* ]] || REPS=1
+	# Size options given explicitly win over --quick.
+	[ -n "${SET[big]:-}" ] || BIG_MB=64
+	[ -n "${SET[fsync]:-}" ] || FSYNC_N=200
+	[ -n "${SET[sqlite]:-}" ] || SQLITE_N=200
+	[ -n "${SET[copyup]:-}" ] || COPYUP_DIRS="mm"
+	[ -n "${SET[rmtree]:-}" ] || RMTREE_DIR=arch/x86
+	[ -n "${SET[warm]:-}" ] || WARM_N=1
+	[ -n "${SET[subset]:-}" ] || SUBSET=$QUICK_DIRS
+	[ -n "${SET[reps]:-}" ] || REPS=1
 fi
 
 for w in $WORKLOADS; do
