@@ -143,6 +143,19 @@ sc("fd_after_exchange", [
 sc("stat_after_type_change_via_other_name", [
     ("create", "x", "data"), ("stat", "x"), ("mkdir", "dd"),
     ("rename", "dd", "x"), ("stat", "x")])
+# inode numbers: stable across copy-up, consistent with readdir d_ino
+sc("ino_stable_across_file_copyup", [
+    ("ino_mark", "a", "a"), ("chmod", "a", 0o600), ("ino_same", "a", "a"),
+    ("append", "d/f", "x"), ("dino_check", ""), ("dino_check", "d")],
+   tmpfs=False)
+sc("ino_stable_across_dir_copyup", [
+    ("ino_mark", "d", "d"), ("ino_mark", "d/sub", "s"),
+    ("create", "d/sub/n", "n"), ("ino_same", "d", "d"),
+    ("ino_same", "d/sub", "s"), ("dino_check", "d"), ("dino_check", "d/sub")],
+   tmpfs=False)
+sc("ino_rename_keeps_inode", [("ino_mark", "b", "b"), ("rename", "b", "bb"),
+                              ("ino_same", "bb", "b"), ("dino_check", "")],
+   tmpfs=False)
 sc("unlink_then_recreate_file", [("unlink", "a"), ("create", "a", "again"),
                                  ("read", "a"), ("readdir", "")])
 sc("unlink_symlink_lower", [("unlink", "s"), ("lstat", "s"),
@@ -185,6 +198,12 @@ sc("hardlinked_lower_truncate_one_name", [("truncate", "h2", 1),
    lowers=[HL])
 sc("hardlinked_lower_unlink_one_name", [("unlink", "h1"), ("read", "h2"),
                                         ("stat", "h2")], lowers=[HL])
+sc("ino_hardlinked_lower_names", [("ino_mark", "h1", "h"),
+                                  ("ino_same", "h2", "h"),
+                                  ("append", "h1", "z"),
+                                  ("ino_same", "h1", "h"),
+                                  ("dino_check", "")], lowers=[HL],
+   tmpfs=False)
 sc("link_lower_file_new_name", [("link", "a", "a2"), ("stat", "a"),
                                 ("stat", "a2"), ("append", "a2", "+"),
                                 ("read", "a")])
@@ -233,8 +252,10 @@ sc("create_over_lower_whiteout", [("create", "gone", "back"),
 sc("unlink_file_from_bottom_layer", [("unlink", "c"), ("readdir", "")],
    lowers=[TOP, LOW])
 known_bug(S, "D8", "fd_after_rename_over_lower")
+known_bug(S, "D9", "ino_stable_across_file_copyup")
 
 
-@pytest.mark.parametrize("mode,sc", mode_params(S))
+@pytest.mark.parametrize("mode,sc", mode_params(
+    S, modes=("k-k", "k-e", "k-ev", "k-et")))
 def test_files(mode, sc, tmp_path):
     run_differential(mode, sc, tmp_path)

@@ -123,6 +123,7 @@ sc("rename_file_over_file_hiding_dir", [
 
 
 
-@pytest.mark.parametrize("mode,sc", mode_params(S))
+@pytest.mark.parametrize("mode,sc", mode_params(
+    S, modes=("k-k", "k-e", "k-ev", "k-et")))
 def test_rename(mode, sc, tmp_path):
     run_differential(mode, sc, tmp_path)
