@@ -119,6 +119,7 @@ def test_harness_sees_a_different_errno(tmp_path):
 
 
 def test_snapshot_sees_content_xattr_and_whiteout(tmp_path):
+    testlib.require_root()  # mknod of whiteouts, trusted.* xattrs
     a, b = str(tmp_path / "a"), str(tmp_path / "b")
     L.build(a, {"f": L.File("one", xattrs={"user.k": "1"}),
                 "w": L.Whiteout(), "o/": L.Dir(opaque=True)})
