@@ -169,6 +169,10 @@ def run_pair(tmp_path, mode, probe, lowers=None, upper=None, kopts=KOPTS,
                 if f.startswith("errovl.") and f.endswith(".log"):
                     with open(os.path.join(s.base, f), errors="replace") as fh:
                         logs += fh.read()
+    san = [k for k in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                       "runtime error:") if k in logs]
+    if san:
+        out["errovl"]["sanitizer report in the daemon log"] = san
     d = diff_dicts(out["kernel"], out["errovl"], "kernel", "errovl")
     if d:
         msg = f"errovl ({mode}) differs from kernel overlayfs:\n" + \

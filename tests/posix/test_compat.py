@@ -27,6 +27,8 @@ def _rename_probe(s):
         r["tree"] = L.snapshot_tree(m.mnt)
     r["upper_e"] = upper_xattrs(os.path.join(s.upper, "e"))
     r["upper_moved"] = upper_xattrs(os.path.join(s.upper, "moved"))
+    if s.kind == "kernel":
+        assert "trusted.overlay.redirect" in r["upper_e"], r
     with s.mount() as m:
         r["tree_after_remount"] = L.snapshot_tree(m.mnt)
     return r

@@ -135,7 +135,7 @@ def _setid_probe(s):
     r = {}
     with s.mount() as m:
         p = lambda n: os.path.join(m.mnt, n)  # noqa: E731
-        os.open(p("sg/newf"), os.O_CREAT | os.O_WRONLY, 0o644)
+        os.close(os.open(p("sg/newf"), os.O_CREAT | os.O_WRONLY, 0o644))
         os.mkdir(p("sg/newd"), 0o755)
         os.mkdir(p("sg/newd/deeper"), 0o700)
         r["newf"] = _own(p("sg/newf"))
