@@ -35,7 +35,7 @@ def _rename_probe(s):
 
 
 @pytest.mark.parametrize("mode", params(
-    "k-e", xfail="P7: errovl has no redirect_dir=on (lower dir rename)"))
+    "k-e", xfail="P6: errovl has no redirect_dir=on (lower dir rename)"))
 def test_rename_lower_dir_redirect_on(tmp_path, mode):
     """rename(2) of a lower and of a merged dir with redirect_dir=on:
     succeeds and writes trusted.overlay.redirect (kernel)."""
@@ -198,7 +198,7 @@ def _ids(m, n):
     return st.st_uid, st.st_gid
 
 
-_INTENDED = "P8: fuse-overlayfs id options not implemented (rejected)"
+_INTENDED = "P7: fuse-overlayfs id options not implemented (rejected)"
 
 
 @pytest.mark.xfail(strict=True, reason=_INTENDED)

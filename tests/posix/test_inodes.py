@@ -60,7 +60,7 @@ def _ino_probe(s):
 
 
 @pytest.mark.parametrize("mode", params(
-    "k-e", "k-ev", xfail="P1: st_ino of a file changes on copy-up"))
+    "k-e", "k-ev", xfail="D9: st_ino of a file changes on copy-up"))
 def test_inode_numbers(tmp_path, mode):
     """st_ino unique, == d_ino, stable across copy-up and remount; one
     st_dev for objects of both lower layers and the upper."""

@@ -74,7 +74,7 @@ def _mmap_ro_probe(s):
 
 
 @pytest.mark.parametrize("mode", params(
-    "k-e", xfail="P2: r/o MAP_SHARED of a lower file sees a later copy-up "
+    "k-e", xfail="P1: r/o MAP_SHARED of a lower file sees a later copy-up "
     "(kernel documents it does not)"))
 def test_mmap_shared_readonly_then_copy_up(tmp_path, mode):
     """A read-only MAP_SHARED mapping (and the O_RDONLY fd) of a lower

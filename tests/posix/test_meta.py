@@ -46,7 +46,7 @@ def _tmpfile_probe(s):
 
 
 @pytest.mark.parametrize("mode", params(
-    "k-e", xfail="P3: O_TMPFILE in a merged dir fails with EOPNOTSUPP"))
+    "k-e", xfail="P2: O_TMPFILE in a merged dir fails with EOPNOTSUPP"))
 def test_o_tmpfile_linkat(tmp_path, mode):
     """open(merged dir, O_TMPFILE), write, linkat from /proc/self/fd."""
     run_pair(tmp_path, mode, _tmpfile_probe, lowers=[TMP])
@@ -226,7 +226,7 @@ def _acl_probe(s):
 
 
 @pytest.mark.parametrize("mode", params(
-    "k-e", xfail="P4: umask applied under a default ACL (mask too narrow)"))
+    "k-e", xfail="P3: umask applied under a default ACL (mask too narrow)"))
 def test_posix_acls(tmp_path, mode):
     """setfacl/getfacl of access and default ACLs through the mount,
     default ACL inherited by create and mkdir, a lower file's ACL kept by
@@ -273,7 +273,7 @@ def _cap_probe(s):
 
 
 @pytest.mark.parametrize("mode", params(
-    "k-e", xfail="P5: security.capability lost on copy-up"))
+    "k-e", xfail="P4: security.capability lost on copy-up"))
 def test_security_capability(tmp_path, mode):
     """A v2 security.capability on a lower file survives a chmod copy-up
     and is removed by a write (kernel killpriv); set through the mount."""
@@ -325,8 +325,8 @@ def _noxattr_probe(s):
 
 
 @pytest.mark.parametrize("mode", params(
-    "k-e", xfail="P6: getxattr of a POSIX ACL on a no-xattr lower gives "
-    "EOPNOTSUPP, not ENODATA"))
+    "k-e", xfail="P5: ACL getxattr on a no-xattr lower: EOPNOTSUPP, "
+    "not ENODATA (and the D10 leak)"))
 def test_lower_without_xattr_support(tmp_path, mode):
     """Lower layer on ramfs (no xattr handlers): getxattr/listxattr of
     lower-only objects give the kernel's answers, copy-up works."""
