@@ -121,7 +121,8 @@ def test_reads_kernel_metacopy(tmp_path):
 
 # --------------------------------------------------------------- userxattr
 
-UX = {"d/": Dir(), "d/f": "f\n", "o/": Dir(), "o/hidden": "h\n", "x": "x\n"}
+UX = {"d/": Dir(), "d/f": "f\n", "o/": Dir(), "o/hidden": "h\n", "x": "x\n",
+      "t/": Dir(), "t/fromlower": "l\n"}
 UX_UPPER = {"o/": Dir(xattrs={"user.overlay.opaque": "y"}),
             "o/visible": "v\n",
             "t/": Dir(xattrs={"trusted.overlay.opaque": "y"})}
@@ -132,6 +133,7 @@ def _userxattr_probe(s):
     with s.mount() as m:
         p = lambda n: os.path.join(m.mnt, n)  # noqa: E731
         r["o"] = sorted(os.listdir(p("o")))
+        r["t_trusted_opaque_ignored"] = sorted(os.listdir(p("t")))
         r["rmtree"] = res(lambda: [os.unlink(p("d/f")), os.rmdir(p("d"))])
         r["mkdir"] = res(os.mkdir, p("d"))
         r["d"] = sorted(os.listdir(p("d")))

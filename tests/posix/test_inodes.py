@@ -6,8 +6,11 @@ import os
 
 import pytest
 
+import testlib
+
 from diffharness import readdir_raw  # noqa: F401  (same libc readdir)
 from posixlib import Inos, params, read, run_pair
+from testlib import layers as L
 from testlib.layers import Dir, Link
 
 LOWER = {"a": "a\n", "b": "b\n", "d/": Dir(), "d/f": "f\n",
@@ -147,3 +150,41 @@ def test_link_of_lower_file(tmp_path, mode):
     st_nlink 3 and data, also after a write and a remount; the upper holds
     one inode with three names."""
     run_pair(tmp_path, mode, _link_probe, lowers=[HL])
+
+
+def test_st_dev_across_filesystems(tmp_path):
+    """errovl with a lower on a tmpfs, another lower and the upper on the
+    test fs: one st_dev for every object, unique st_ino, d_ino ==
+    st_ino, also after copy-up of a file from each layer.  (The kernel
+    without xino reports each layer's own st_dev here: no comparison.)"""
+    testlib.require_daemon()
+    tfs = tmp_path / "tmpfs"
+    os.makedirs(tfs)
+    if testlib.sysop.mount("tmpfs", str(tfs), "tmpfs", 0, "size=16M") < 0:
+        pytest.skip("cannot mount a tmpfs")
+    try:
+        L.build(str(tfs / "l0"), {"a": "a\n", "d/f": "f\n"})
+        L.build(str(tmp_path / "l1"), LOWER2 | {"b": "b\n"})
+        with testlib.ErrovlMount(str(tmp_path),
+                                 lowers=[str(tfs / "l0"),
+                                         str(tmp_path / "l1")]) as m:
+            objs = ["", "a", "b", "c", "d", "d/f", "d/h"]
+            p = lambda n: os.path.join(m.mnt, n)  # noqa: E731
+            with open(p("new"), "w") as f:
+                f.write("n\n")
+            objs.append("new")
+            for step in ("before", "after"):
+                st = {o: os.lstat(p(o)) for o in objs}
+                devs = {o: x.st_dev for o, x in st.items()}
+                assert len(set(devs.values())) == 1, (step, devs)
+                inos = [x.st_ino for x in st.values()]
+                assert len(set(inos)) == len(inos), (step, inos)
+                for d in ("", "d"):
+                    for e in os.scandir(p(d)):
+                        rel = os.path.join(d, e.name) if d else e.name
+                        assert e.inode() == st[rel].st_ino, (step, rel)
+                for o in ("a", "b", "d/f", "d/h"):
+                    os.chmod(p(o), 0o600)
+    finally:
+        if not testlib.umount(str(tfs)):
+            testlib.umount(str(tfs), lazy=True)

@@ -271,7 +271,7 @@ def _cfr_probe(s):
     return r
 
 
-@pytest.mark.parametrize("mode", params("k-e"))
+@pytest.mark.parametrize("mode", params("k-e", "k-ev"))
 def test_copy_file_range(tmp_path, mode):
     """copy_file_range from a lower file to a new file, short copy at
     EOF, upper to upper, overlapping range within one file (EINVAL)."""
@@ -354,7 +354,7 @@ def _sparse_probe(s):
     return r
 
 
-@pytest.mark.parametrize("mode", params("k-e"))
+@pytest.mark.parametrize("mode", params("k-e", "k-ev"))
 def test_sparse_seek_and_big_files(tmp_path, mode):
     """SEEK_DATA/SEEK_HOLE on a 1 GiB sparse lower file and after its
     copy-up (which must stay sparse); a 5 GiB sparse file read past 4 GiB

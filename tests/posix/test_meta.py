@@ -3,8 +3,11 @@
 security.capability and a lower layer without xattr support, errovl
 against kernel overlayfs."""
 import os
+import pathlib
+import shutil
 import stat
 import subprocess
+import tempfile
 import time
 
 import pytest
@@ -100,6 +103,7 @@ def test_utimensat_now_omit(tmp_path, mode):
 # ------------------------------------------------------ set-id and sticky
 
 SG = {"sg/": Dir(mode=0o2775, gid=1234), "sg/old": File("o\n", gid=1234),
+      "sgw/": Dir(mode=0o2777, gid=1234),
       "t/": Dir(mode=0o1777), "t/theirs": File("x\n", uid=1000, gid=1000),
       "t/mine": File("m\n", uid=2000, gid=2000),
       "su": File("s\n", mode=0o4755, uid=1000, gid=1000),
@@ -141,9 +145,13 @@ def _setid_probe(s):
         r["newf"] = _own(p("sg/newf"))
         r["newd"] = _own(p("sg/newd"))
         r["deeper"] = _own(p("sg/newd/deeper"))
+        r["user_create_no_write"] = _as_user(2000, lambda: os.close(
+            os.open(p("sg/u"), os.O_CREAT | os.O_WRONLY, 0o666)))
         r["user_create"] = _as_user(2000, lambda: os.close(os.open(
-            p("sg/u"), os.O_CREAT | os.O_WRONLY, 0o666)))
-        r["u"] = res(_own, p("sg/u"))
+            p("sgw/u"), os.O_CREAT | os.O_WRONLY, 0o666)))
+        r["u"] = res(_own, p("sgw/u"))
+        r["user_mkdir"] = _as_user(2000, lambda: os.mkdir(p("sgw/ud")))
+        r["ud"] = res(_own, p("sgw/ud"))
         r["sticky_unlink_theirs"] = _as_user(2000, lambda: os.unlink(
             p("t/theirs")))
         r["sticky_rename_theirs"] = _as_user(2000, lambda: os.rename(
@@ -157,10 +165,13 @@ def _setid_probe(s):
         r["chgrp_clears_sgid"] = _own(p("sgx"))
         os.chmod(p("sg/old"), 0o2644)
         r["chmod_sgid_root"] = _own(p("sg/old"))
-        r["user_chmod_sgid_other_group"] = _as_user(2000, lambda: (
+        r["user_chmod_sgid_own_group"] = _as_user(2000, lambda: (
             os.close(os.open(p("t/u2"), os.O_CREAT | os.O_WRONLY, 0o644)),
             os.chmod(p("t/u2"), 0o2644)))
         r["u2"] = res(_own, p("t/u2"))
+        r["user_chmod_sgid_other_group"] = _as_user(2000, lambda: os.chmod(
+            p("sgw/u"), 0o2644))
+        r["u_after_chmod"] = res(_own, p("sgw/u"))
     for n in ("sg/newf", "sg/newd", "sg/newd/deeper", "su", "sgx"):
         r["upper " + n] = res(_own, os.path.join(s.upper, n))
     return r
@@ -171,8 +182,15 @@ def test_setgid_sticky_chown(tmp_path, mode):
     """setgid dir: gid inheritance and S_ISGID on new subdirs (root and
     a user); sticky dir: a user may not unlink/rename another's file;
     chown/chgrp clear set-id bits; S_ISGID kept/dropped on chmod."""
-    run_pair(tmp_path, mode, _setid_probe, lowers=[SG],
-             eopts=("allow_other",))
+    # pytest's tmp dirs are 0700 root: other users could not reach the
+    # mount, so this test works under a world-searchable dir of its own
+    base = tempfile.mkdtemp(prefix="errovl-posix-", dir="/tmp")
+    try:
+        os.chmod(base, 0o755)
+        run_pair(pathlib.Path(base), mode, _setid_probe, lowers=[SG],
+                 eopts=("allow_other",))
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
 
 
 # ------------------------------------------------------------- POSIX ACLs
