@@ -145,21 +145,26 @@ def _finish_errovl(m):
 
 
 def mount_side(side, base, lowers, mode=None, upper=None, work=None,
-               opts=()):
+               opts=(), binary=None):
     """An unstarted mount object: kernel overlayfs (@side "k") or errovl
-    with the options of @mode (@side "e") over @lowers."""
+    with the options of @mode (@side "e") over @lowers.  @binary: run
+    this instead of the daemon (a wrapper that execs it)."""
     if side == "k":
+        kopts = testlib.DEFAULT_KERNEL_OPTS
+        if "userxattr" in opts:
+            # the kernel refuses userxattr with redirects followed
+            kopts = tuple("redirect_dir=nofollow" if o == "redirect_dir=off"
+                          else o for o in kopts)
         return testlib.KernelOverlay(str(base), lowers=lowers, upper=upper,
-                                     work=work,
-                                     opts=testlib.DEFAULT_KERNEL_OPTS +
-                                     tuple(opts))
+                                     work=work, opts=kopts + tuple(opts))
     return testlib.ErrovlMount(str(base), lowers=lowers, upper=upper,
                                work=work, opts=errovl_opts(mode) +
-                               tuple(opts), env=ASAN_ENV, timeout=30)
+                               tuple(opts), env=ASAN_ENV, timeout=30,
+                               binary=binary)
 
 
 def both(tmp_path, mode, lowers, action, hide=(), opaque=(), opts=(),
-         picture=True):
+         picture=True, binary=None):
     """Runs @action(mnt, side) in a kernel overlay ("k") and then in an
     errovl mount ("e") of @mode, each with a fresh upper over the shared
     @lowers.  Returns {"k": (result, picture), "e": (...)} where picture
@@ -170,7 +175,8 @@ def both(tmp_path, mode, lowers, action, hide=(), opaque=(), opts=(),
     testlib.require_daemon()
     out = {}
     for side in ("k", "e"):
-        m = mount_side(side, tmp_path / side, lowers, mode, opts=opts)
+        m = mount_side(side, tmp_path / side, lowers, mode, opts=opts,
+                       binary=binary)
         with m:
             r = action(m.mnt, side)
             pic = merged_picture(m.mnt, hide, opaque) if picture else None

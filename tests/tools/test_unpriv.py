@@ -1,0 +1,90 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""An unprivileged errovl: the daemon runs as an ordinary uid with
+-o userxattr (fusermount3 mounts for it), and shell tools, cp, tar and
+git run as that uid.  The reference is kernel overlayfs with userxattr
+over the same lower, the tools again run as that uid."""
+import os
+import shutil
+import stat
+import tempfile
+
+import pytest
+
+import testlib
+from testlib import layers as L
+
+import toolhelp as T
+
+UID = GID = 65534
+
+SCRIPT = """
+set -e
+id -u
+echo more >> f
+rm d/x
+mkdir -p n/m && echo y > n/m/y
+cp -a d d2
+mv n n2
+mkdir t && tar -cf - --exclude=./t --exclude=./g . | tar -C t -xf -
+git init -q g && cd g && echo a > a && git add a && git commit -q -m a
+git log --oneline && git fsck --no-progress && cd ..
+ln -s f s && chmod 600 f && setfattr -n user.mine -v 1 f
+getfattr -d f
+ls -la d2 t | grep -v '^total' | awk '{print $1, $3, $4, $NF}'
+"""
+
+
+def _wrapper(base):
+    """A script that execs the daemon as UID/GID."""
+    p = os.path.join(base, "as-user.sh")
+    with open(p, "w") as f:
+        f.write("#!/bin/sh\nexec setpriv --reuid=%d --regid=%d "
+                "--clear-groups %s \"$@\"\n" % (UID, GID,
+                                                testlib.errovl_binary()))
+    os.chmod(p, 0o755)
+    return p
+
+
+def _chown_tree(root):
+    for d, dirs, files in os.walk(root):
+        for n in [d] + [os.path.join(d, x) for x in dirs + files]:
+            os.lchown(n, UID, GID)
+
+
+@pytest.fixture
+def open_base():
+    """A base dir the unprivileged uid can traverse (pytest's tmp dirs
+    are private to root)."""
+    d = tempfile.mkdtemp(prefix="errovl-unpriv-", dir="/tmp")
+    os.chmod(d, 0o755)
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.mark.xfail(strict=True, reason="T3 in fs-discrepancies.md: errovl "
+                   "run as a non-root uid exits 1 without a message "
+                   "(it cannot open its own workdir/work, mode 0)")
+@pytest.mark.parametrize("mode", T.MODES)
+def test_unprivileged_userxattr_tools(open_base, mode):
+    testlib.require_daemon()
+    testlib.require_tools("setpriv", "git", "tar", "setfattr", "getfattr")
+    base = os.path.abspath(open_base)
+    lower = os.path.join(base, "lower")
+    L.build(lower, {"f": "lower f\n", "d/x": "x\n", "d/y": "y\n",
+                    "d/sub/z": "z\n", "l": L.Symlink("f")})
+    for side in ("k", "e"):
+        for sub in ("upper", "work", "mnt"):
+            os.makedirs(os.path.join(base, side, sub))
+    _chown_tree(base)
+    os.chmod(base, 0o755 | stat.S_ISVTX)
+    env = T.tool_env(base)
+
+    def action(mnt, side):
+        return T.run(SCRIPT, mnt, env, user=(UID, GID))
+    from pathlib import Path
+    res = T.both(Path(base), mode, [lower], action, opts=("userxattr",),
+                 binary=_wrapper(base), hide=("g/.git",))
+    st, out, err = res["k"][0]
+    assert st == 0, f"kernel run: {out} {err}"
+    assert out.startswith(f"{UID}\n")
+    T.assert_same(res, "tool output as uid %d" % UID)
