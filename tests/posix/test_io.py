@@ -85,11 +85,11 @@ def test_mmap_shared_readonly_then_copy_up(tmp_path, mode):
 
 # ----------------------------------------------------------------- locks
 
-LK = {"lower": "lower file data\n"}
+LK = {"lower": "lower file data\n", "lower2": "another\n"}
 _FLOCK = "hhqqi4x"
 
 
-def _in_child(path, action):
+def _in_child(path, action, flags=os.O_RDWR):
     """Forks a child that opens @path O_RDWR, runs @action(fd) (takes a
     lock) and then waits; returns (pid, release) where release() ends it.
     The parent continues once the lock is held."""
@@ -101,7 +101,7 @@ def _in_child(path, action):
         try:
             os.close(r1)
             os.close(w2)
-            fd = os.open(path, os.O_RDWR)
+            fd = os.open(path, flags)
             action(fd)
             os.write(w1, b"k")
             os.read(r2, 1)
@@ -178,9 +178,30 @@ def _locks_on(path):
     return r
 
 
+def _lock_across_copy_up(path):
+    """A flock and a POSIX lock taken through O_RDONLY fds of a lower
+    file (no copy-up) must still conflict after another open copies the
+    file up."""
+    r = {}
+    pid, rel = _in_child(path, lambda fd: fcntl.flock(fd, fcntl.LOCK_SH),
+                         os.O_RDONLY)
+    fd = os.open(path, os.O_RDWR)
+    try:
+        r["flock_after_copyup"] = res(fcntl.flock, fd,
+                                      fcntl.LOCK_EX | fcntl.LOCK_NB)
+        rel()
+        r["flock_after_release"] = res(fcntl.flock, fd,
+                                       fcntl.LOCK_EX | fcntl.LOCK_NB)
+    finally:
+        os.close(fd)
+    return r
+
+
 def _locks_probe(s):
     r = {}
     with s.mount() as m:
+        r["across_copyup"] = _lock_across_copy_up(os.path.join(m.mnt,
+                                                               "lower2"))
         r["lower"] = _locks_on(os.path.join(m.mnt, "lower"))
         with open(os.path.join(m.mnt, "new"), "w") as f:
             f.write("upper\n")
@@ -347,6 +368,15 @@ def _sparse_probe(s):
                 >= 4 * GiB
         finally:
             os.close(fd)
+        np = p("new_big")
+        fd = os.open(np, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            r["new_big_write"] = os.pwrite(fd, b"far", 6 * GiB + 1)
+            r["new_big_size"] = os.fstat(fd).st_size
+            r["new_big_read"] = os.pread(fd, 5, 6 * GiB)
+        finally:
+            os.close(fd)
+    r["upper_new_big"] = os.stat(os.path.join(s.upper, "new_big")).st_size
     r["upper_sparse_blocks_small"] = \
         blocks_mib(os.path.join(s.upper, "sparse")) < 64
     r["upper_big_blocks_small"] = blocks_mib(os.path.join(s.upper, "big")) \
@@ -360,3 +390,29 @@ def test_sparse_seek_and_big_files(tmp_path, mode):
     copy-up (which must stay sparse); a 5 GiB sparse file read past 4 GiB
     before and after copy-up."""
     run_pair(tmp_path, mode, _sparse_probe, lowers=[SP])
+
+
+def _dirty_seek_probe(s):
+    r = {}
+    with s.mount() as m:
+        p = os.path.join(m.mnt, "fresh")
+        fd = os.open(p, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            os.pwrite(fd, b"x" * 4096, MiB)
+            r["dirty"] = [res(os.lseek, fd, 0, w) for w in (SEEK_DATA,
+                                                           SEEK_HOLE)]
+            os.fsync(fd)
+            r["synced"] = [res(os.lseek, fd, 0, w) for w in (SEEK_DATA,
+                                                            SEEK_HOLE)]
+        finally:
+            os.close(fd)
+    return r
+
+
+@pytest.mark.parametrize("mode", params(
+    "k-e", "k-ev", xfail="P8: SEEK_DATA/SEEK_HOLE ignore writes still in "
+    "the page cache (ENXIO)"))
+def test_seek_data_hole_on_dirty_file(tmp_path, mode):
+    """pwrite 4 KiB at 1 MiB into a new file, then SEEK_DATA/SEEK_HOLE
+    from 0 before and after fsync."""
+    run_pair(tmp_path, mode, _dirty_seek_probe)
