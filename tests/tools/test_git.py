@@ -22,7 +22,7 @@ GIT = ["git", "-c", "init.defaultBranch=main", "-c", "pack.threads=1",
 def _git_lower(tmp_path, env):
     origin = tmp_path / "origin"
     os.makedirs(origin / "src")
-    script = f"""
+    script = """
 set -e
 git init -q
 printf 'one\\n' > README

@@ -164,13 +164,15 @@ def mount_side(side, base, lowers, mode=None, upper=None, work=None,
 
 
 def both(tmp_path, mode, lowers, action, hide=(), opaque=(), opts=(),
-         picture=True, binary=None):
+         picture=True, binary=None, cross=True):
     """Runs @action(mnt, side) in a kernel overlay ("k") and then in an
     errovl mount ("e") of @mode, each with a fresh upper over the shared
     @lowers.  Returns {"k": (result, picture), "e": (...)} where picture
     is merged_picture() of the mount taken before unmounting (None when
     @picture is false).  The errovl daemon must exit 0 without a
-    sanitizer report."""
+    sanitizer report.  With @cross (and @picture), kernel overlayfs is
+    then mounted on the upper errovl wrote (fresh workdir): its merged
+    tree must be the kernel's own ("x": (None, picture))."""
     testlib.require_kernel_overlay()
     testlib.require_daemon()
     out = {}
@@ -183,6 +185,11 @@ def both(tmp_path, mode, lowers, action, hide=(), opaque=(), opts=(),
             if side == "e":
                 _finish_errovl(m)
         out[side] = (r, pic)
+    if cross and picture:
+        x = mount_side("k", tmp_path / "x", lowers, mode, opts=opts,
+                       upper=str(tmp_path / "e" / "upper"))
+        with x:
+            out["x"] = (None, merged_picture(x.mnt, hide, opaque))
     return out
 
 
@@ -205,3 +212,11 @@ def assert_same(res, what="result"):
         pytest.fail("merged tree differs:\n" +
                     _diff_dicts(pk["tree"], pe["tree"]))
     assert pk["links"] == pe["links"], "hard-link groups differ"
+    if "x" in res:
+        px = res["x"][1]
+        if pk["tree"] != px["tree"]:
+            pytest.fail("kernel overlayfs on errovl's upper differs from "
+                        "the kernel's own run:\n" +
+                        _diff_dicts(pk["tree"], px["tree"]))
+        assert pk["links"] == px["links"], \
+            "hard-link groups differ (kernel on errovl's upper)"
