@@ -5,7 +5,8 @@ mount (its objects are then partly in the lower, partly in the upper,
 and gc repacks them all into the upper); a second repository is made
 from scratch in the mount.  Commit dates and identities are fixed, so
 both runs make the same object ids; git's output and the merged tree
-must match the kernel overlayfs run.  .git/index holds stat data (inode
+must match the kernel overlayfs run, also after a remount (fsck, log,
+status).  .git/index holds stat data (inode
 numbers, times), so only its presence and mode are compared."""
 import os
 
@@ -115,7 +116,11 @@ def test_git_clone_in_lower_commit_in_mount(tmp_path, mode):
     env = T.tool_env(tmp_path)
     lower = _git_lower(tmp_path, env)
     res = T.both(tmp_path, mode, [lower], _git_script(env),
-                 opaque=("repo/.git/index",))
+                 opaque=("repo/.git/index",),
+                 verify=lambda mnt, side: _run_steps(
+                     ["fsck --full --strict --no-progress",
+                      "log --oneline --all", "status --porcelain"],
+                     os.path.join(mnt, "repo"), env))
     for s, st, out, err in res["k"][0]:
         assert st == 0, f"kernel run: {s}: {err}"
     T.assert_same(res, "git steps")

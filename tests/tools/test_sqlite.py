@@ -4,7 +4,8 @@ a -wal (and -shm) its writer left behind (it exited without closing), so
 the first open in the mount copies up the db and replays its -wal.  Then
 several transactions, a checkpoint and integrity checks through the
 sqlite3 shell; the shell's output and the merged tree after the last
-connection closed must match the kernel overlayfs run."""
+connection closed must match the kernel overlayfs run, and so must an
+integrity check after a remount."""
 import os
 import subprocess
 import sys
@@ -66,6 +67,14 @@ def _sqlite_script(env):
     return action
 
 
+def _verify(env):
+    def action(mnt, side):
+        return T.run(["sqlite3", "-batch", "db.sqlite",
+                      "PRAGMA integrity_check; SELECT count(*), sum(n) "
+                      "FROM t; SELECT count(*) FROM u;"], mnt, env)
+    return action
+
+
 @pytest.mark.parametrize("mode", T.MODES)
 def test_sqlite_wal_db_from_lower(tmp_path, mode):
     testlib.require_tools("sqlite3")
@@ -78,8 +87,10 @@ def test_sqlite_wal_db_from_lower(tmp_path, mode):
     names = sorted(os.listdir(lower))
     assert names == ["db.sqlite", "db.sqlite-shm", "db.sqlite-wal"], names
     assert os.path.getsize(lower / "db.sqlite-wal") > 0
-    res = T.both(tmp_path, mode, [str(lower)], _sqlite_script(env))
+    res = T.both(tmp_path, mode, [str(lower)], _sqlite_script(env),
+                 verify=_verify(env))
     for st, out, err in res["k"][0]:
         assert st == 0, f"kernel run: {err}"
     assert "ok" in res["k"][0][1][1]
+    assert res["k2"][0][0] == 0 and res["k2"][0][1].startswith("ok\n")
     T.assert_same(res, "sqlite3 output")

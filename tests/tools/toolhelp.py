@@ -164,7 +164,7 @@ def mount_side(side, base, lowers, mode=None, upper=None, work=None,
 
 
 def both(tmp_path, mode, lowers, action, hide=(), opaque=(), opts=(),
-         picture=True, binary=None, cross=True):
+         picture=True, binary=None, cross=True, verify=None):
     """Runs @action(mnt, side) in a kernel overlay ("k") and then in an
     errovl mount ("e") of @mode, each with a fresh upper over the shared
     @lowers.  Returns {"k": (result, picture), "e": (...)} where picture
@@ -172,7 +172,10 @@ def both(tmp_path, mode, lowers, action, hide=(), opaque=(), opts=(),
     @picture is false).  The errovl daemon must exit 0 without a
     sanitizer report.  With @cross (and @picture), kernel overlayfs is
     then mounted on the upper errovl wrote (fresh workdir): its merged
-    tree must be the kernel's own ("x": (None, picture))."""
+    tree must be the kernel's own ("x": (None, picture)).  @verify:
+    verify(mnt, side) is run in a second mount of the same upper and
+    workdir after the first was unmounted; its results are in
+    "k2"/"e2" (result, picture)."""
     testlib.require_kernel_overlay()
     testlib.require_daemon()
     out = {}
@@ -185,6 +188,16 @@ def both(tmp_path, mode, lowers, action, hide=(), opaque=(), opts=(),
             if side == "e":
                 _finish_errovl(m)
         out[side] = (r, pic)
+        if verify is None:
+            continue
+        m = mount_side(side, tmp_path / side, lowers, mode, opts=opts,
+                       binary=binary)
+        with m:
+            r = verify(m.mnt, side)
+            pic = merged_picture(m.mnt, hide, opaque) if picture else None
+            if side == "e":
+                _finish_errovl(m)
+        out[side + "2"] = (r, pic)
     if cross and picture:
         x = mount_side("k", tmp_path / "x", lowers, mode, opts=opts,
                        upper=str(tmp_path / "e" / "upper"))
@@ -203,7 +216,11 @@ def _diff_dicts(a, b):
 
 
 def assert_same(res, what="result"):
-    """Asserts the kernel and errovl results and pictures are equal."""
+    """Asserts the kernel and errovl results and pictures are equal (also
+    those of the remount, when there was one)."""
+    if "k2" in res:
+        assert_same({"k": res["k2"], "e": res["e2"]},
+                    what + " (after the remount)")
     (rk, pk), (re_, pe) = res["k"], res["e"]
     assert rk == re_, f"{what} differs:\n kernel: {rk!r}\n errovl: {re_!r}"
     if pk is None:
