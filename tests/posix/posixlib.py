@@ -155,10 +155,11 @@ def sides(mode, kopts=KOPTS, eopts=()):
 
 
 def run_pair(tmp_path, mode, probe, lowers=None, upper=None, kopts=KOPTS,
-             eopts=()):
+             eopts=(), ref="kernel"):
     """Runs @probe on kernel overlayfs and on errovl (@mode "k-e" or
     "k-ev"); fails listing every key whose value differs.  Returns
-    (kernel result, errovl result)."""
+    (kernel result, errovl result).  @ref names the reference side in
+    the report (its Side.kind stays "kernel")."""
     out = {}
     logs = ""
     for kind, opts in sides(mode, kopts, eopts):
@@ -173,10 +174,9 @@ def run_pair(tmp_path, mode, probe, lowers=None, upper=None, kopts=KOPTS,
                        "runtime error:") if k in logs]
     if san:
         out["errovl"]["sanitizer report in the daemon log"] = san
-    d = diff_dicts(out["kernel"], out["errovl"], "kernel", "errovl")
+    d = diff_dicts(out["kernel"], out["errovl"], ref, "errovl")
     if d:
-        msg = f"errovl ({mode}) differs from kernel overlayfs:\n" + \
-            "\n".join(d)
+        msg = f"errovl ({mode}) differs from {ref}:\n" + "\n".join(d)
         if logs.strip():
             msg += "\n--- errovl stderr ---\n" + logs[-3000:]
         pytest.fail(msg, pytrace=False)

@@ -4,12 +4,14 @@ redirect_dir=on / metacopy=on, -o userxattr, and the fuse-overlayfs id
 options (uidmapping=, gidmapping=, squash_to_*)."""
 import errno
 import os
+import subprocess
 
 import pytest
 
 import testlib
 from posixlib import params, read, res, run_pair, upper_xattrs
 from testlib import layers as L
+from testlib.mounts import mounted_at
 from testlib.layers import Dir, File
 
 RD = {"d/": Dir(), "d/f": "d/f\n", "d/sub/g": "g\n", "keep": "k\n",
@@ -185,18 +187,63 @@ def test_id_option_rejected_by_name(tmp_path, opt):
 
 IDL = {"hostfile": File("h\n", uid=1000, gid=1000),
        "rootfile": File("r\n", uid=0, gid=0),
-       "far": File("f\n", uid=5000, gid=5000)}
+       "far": File("f\n", uid=5000, gid=5000),
+       "d/": Dir(uid=1001, gid=1001), "d/in": File("i\n", uid=12, gid=3)}
 
 
-def _id_mount(tmp_path, opts):
-    testlib.require_daemon()
-    lo = str(tmp_path / "l0")
-    L.build(lo, IDL)
-    return testlib.ErrovlMount(str(tmp_path), lowers=[lo], opts=opts)
+class _Fofs:
+    """fuse-overlayfs on the same layout (the reference for its own id
+    options); unmounted with fusermount3 on exit."""
+
+    def __init__(self, base, lowers, upper, work, mnt, opts):
+        self.mnt = mnt
+        self.argv = ["fuse-overlayfs", "-o", ",".join(
+            [f"lowerdir={':'.join(lowers)}", f"upperdir={upper}",
+             f"workdir={work}"] + list(opts)), mnt]
+        os.makedirs(mnt, exist_ok=True)
+
+    def __enter__(self):
+        r = subprocess.run(self.argv, capture_output=True, text=True)
+        if r.returncode or not testlib.wait_for_mount(self.mnt, None, 10):
+            self.__exit__()
+            pytest.fail("fuse-overlayfs did not mount: " + r.stderr)
+        return self
+
+    def __exit__(self, *exc):
+        if mounted_at(self.mnt):
+            subprocess.run(["fusermount3", "-u", self.mnt],
+                           capture_output=True)
+        if mounted_at(self.mnt):
+            testlib.umount(self.mnt, lazy=True)
+        return False
 
 
-def _ids(m, n):
-    st = os.lstat(os.path.join(m.mnt, n))
+def _id_probe(opts):
+    def probe(s):
+        r = {}
+        if s.kind == "kernel":
+            mnt = _Fofs(s.base, s.lowers, s.upper, s.work,
+                        os.path.join(s.base, "fofs"), opts)
+        else:
+            mnt = s.mount(opts=opts)
+        with mnt as m:
+            p = lambda n: os.path.join(m.mnt, n)  # noqa: E731
+            names = ["", "hostfile", "rootfile", "far", "d", "d/in"]
+            r["shown"] = {n: _ids(p(n)) for n in names}
+            with open(p("new"), "w") as f:
+                f.write("n\n")
+            r["new"] = _ids(p("new"))
+            r["chown_1003"] = res(os.chown, p("rootfile"), 1003, 1003)
+            r["rootfile_after"] = _ids(p("rootfile"))
+            r["far_data"] = read(p("far"))
+        r["upper"] = {n: res(_ids, os.path.join(s.upper, n))
+                      for n in ("new", "rootfile")}
+        return r
+    return probe
+
+
+def _ids(path):
+    st = os.lstat(path)
     return st.st_uid, st.st_gid
 
 
@@ -204,38 +251,17 @@ _INTENDED = "P7: fuse-overlayfs id options not implemented (rejected)"
 
 
 @pytest.mark.xfail(strict=True, reason=_INTENDED)
-def test_uidmapping_shifts_ids(tmp_path):
-    """uidmapping=CONTAINER:HOST:LEN (fuse-overlayfs): host 1000 shows
-    as 0 in the mount, unmapped ids as the overflow id 65534, and a file
-    created by root in the mount is owned by host 1000 on the upper."""
-    with _id_mount(tmp_path, ("uidmapping=0:1000:10",
-                              "gidmapping=0:1000:10")) as m:
-        assert _ids(m, "hostfile") == (0, 0)
-        assert _ids(m, "far") == (65534, 65534)
-        with open(os.path.join(m.mnt, "new"), "w") as f:
-            f.write("n\n")
-        assert _ids(m, "new") == (0, 0)
-        os.chown(os.path.join(m.mnt, "rootfile"), 3, 3)
-        assert _ids(m, "rootfile") == (3, 3)
-    st = os.lstat(os.path.join(str(tmp_path), "upper", "new"))
-    assert (st.st_uid, st.st_gid) == (1000, 1000)
-    st = os.lstat(os.path.join(str(tmp_path), "upper", "rootfile"))
-    assert (st.st_uid, st.st_gid) == (1003, 1003)
-
-
-@pytest.mark.xfail(strict=True, reason=_INTENDED)
-def test_squash_to_root(tmp_path):
-    """squash_to_root: every object shows as owned by 0:0."""
-    with _id_mount(tmp_path, ("squash_to_root",)) as m:
-        assert {_ids(m, n) for n in IDL} == {(0, 0)}
-        assert _ids(m, "") == (0, 0)
-
-
-@pytest.mark.xfail(strict=True, reason=_INTENDED)
-def test_squash_to_uid_gid(tmp_path):
-    """squash_to_uid=1234,squash_to_gid=55: every object shows as
-    1234:55; the data is untouched."""
-    with _id_mount(tmp_path, ("squash_to_uid=1234", "squash_to_gid=55")) \
-            as m:
-        assert {_ids(m, n) for n in IDL} == {(1234, 55)}
-        assert read(os.path.join(m.mnt, "far")) == b"f\n"
+@pytest.mark.parametrize("opts", [
+    ("uidmapping=0:1000:10", "gidmapping=0:1000:10"),
+    ("uidmapping=0:1000:10:10:5000:5", "gidmapping=0:1000:10"),
+    ("squash_to_root",),
+    ("squash_to_uid=1234", "squash_to_gid=55"),
+], ids=["map", "map2", "squash_root", "squash_ids"])
+def test_id_options_like_fuse_overlayfs(tmp_path, opts):
+    """The intended behaviour of the fuse-overlayfs id options, compared
+    with fuse-overlayfs itself on identical layers: ids shown for lower
+    objects, owner of a file created by root, chown through the mount,
+    and the ids stored on the upper."""
+    testlib.require_tools("fuse-overlayfs", "fusermount3")
+    run_pair(tmp_path, "k-e", _id_probe(opts), lowers=[IDL],
+             ref="fuse-overlayfs")

@@ -8,7 +8,6 @@ import pytest
 
 import testlib
 
-from diffharness import readdir_raw  # noqa: F401  (same libc readdir)
 from posixlib import Inos, params, read, run_pair
 from testlib import layers as L
 from testlib.layers import Dir, Link
