@@ -1,0 +1,101 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Everyday shell tools on a lower tree: mv of a lower directory (the
+kernel answers EXDEV without redirect_dir, mv falls back to copying),
+cp --sparse and cp --reflink=auto of a sparse lower file (SEEK_DATA /
+SEEK_HOLE), lsattr/chattr, default ACLs, find -newer, truncate, dd
+conv=notrunc, ln -sf over a lower file, rm -rf of a deep lower tree,
+du.  Output, exit status and merged tree must match kernel overlayfs."""
+import os
+
+import pytest
+
+import testlib
+from testlib import layers as L
+
+import toolhelp as T
+
+LOWER = {
+    "ld/a": "a\n",
+    "ld/sub/b": "b\n",
+    "ld/sub/deeper/c": L.File("c\n", xattrs={"user.c": "1"}),
+    "sp": L.File(size=6 << 20, sparse=[(2 << 20, b"x" * 4096),
+                                        ((6 << 20) - 1, b"z")]),
+    "plain": "0123456789\n",
+    "target": "t\n",
+    "rmme/1/2/3/4/f": "deep\n",
+    "rmme/1/x": "x\n",
+    "acldir": L.Dir(mode=0o775),
+    "old": L.File("old\n", mtime=1_500_000_000),
+    "new": L.File("new\n", mtime=1_600_000_000),
+}
+
+MAIN = r"""
+step() { echo "== $*"; "$@" 2>&1; echo "-> $?"; }
+step mv ld moved
+step ls -R moved
+step cp --sparse=always sp sp.always
+step cp --reflink=auto sp sp.reflink
+step cmp sp sp.reflink
+/usr/bin/python3 -c '
+import os
+for n in ("sp", "sp.always"):
+    fd = os.open(n, os.O_RDONLY)
+    try:
+        d = os.lseek(fd, 0, os.SEEK_DATA)
+        h = os.lseek(fd, d, os.SEEK_HOLE)
+        print(n, "data", d, "hole", h, "size", os.fstat(fd).st_size)
+    finally:
+        os.close(fd)
+'
+step find . -maxdepth 1 -newer old -name 'n*'
+step truncate -s 4 plain
+step sh -c 'printf AB | dd of=target bs=1 seek=1 conv=notrunc status=none'
+step cat target
+step ln -sf moved/a target
+step readlink target
+step rm -rf rmme
+step ls
+step du -s --apparent-size --block-size=1 moved sp
+"""
+
+ATTRS = r"""
+step() { echo "== $*"; "$@" 2>&1; echo "-> $?"; }
+step lsattr -d acldir
+step lsattr plain
+step chattr +A plain
+step lsattr plain
+"""
+
+ACLS = r"""
+step() { echo "== $*"; "$@" 2>&1; echo "-> $?"; }
+step setfacl -d -m u:4242:rwx acldir
+step touch acldir/inherits
+step mkdir acldir/subdir
+step getfacl -c acldir/inherits acldir/subdir
+"""
+
+SCRIPTS = [
+    pytest.param(MAIN, id="mv-cp-dd-rm"),
+    pytest.param(ATTRS, id="lsattr-chattr", marks=pytest.mark.xfail(
+        strict=True, reason="T4 in fs-discrepancies.md: FS_IOC_GETFLAGS "
+        "and SETFLAGS answer EOPNOTSUPP")),
+    pytest.param(ACLS, id="default-acl", marks=pytest.mark.xfail(
+        strict=True, reason="T5 in fs-discrepancies.md: a file created in "
+        "a dir with a default ACL does not inherit it")),
+]
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+@pytest.mark.parametrize("mode", T.MODES)
+def test_coreutils_on_lower_tree(tmp_path, mode, script):
+    testlib.require_tools("lsattr", "chattr", "setfacl", "getfacl", "dd",
+                          "truncate", "du")
+    testlib.require_daemon()
+    env = T.tool_env(tmp_path)
+    lower = str(tmp_path / "lower")
+    L.build(lower, LOWER)
+    res = T.both(tmp_path, mode, [lower],
+                 lambda mnt, side: T.run(script, mnt, env))
+    assert res["k"][0][1].count("-> 0\n") == res["k"][0][1].count("== "), \
+        "a step failed on the kernel side"
+    T.assert_same(res, "tool output")
