@@ -5,7 +5,6 @@ cp --sparse and cp --reflink=auto of a sparse lower file (SEEK_DATA /
 SEEK_HOLE), lsattr/chattr, default ACLs, find -newer, truncate, dd
 conv=notrunc, ln -sf over a lower file, rm -rf of a deep lower tree,
 du.  Output, exit status and merged tree must match kernel overlayfs."""
-import os
 
 import pytest
 
@@ -37,7 +36,6 @@ step cp --sparse=always sp sp.always
 step cp --reflink=auto sp sp.reflink
 step cmp sp sp.reflink
 /usr/bin/python3 -c '
-import os
 for n in ("sp", "sp.always"):
     fd = os.open(n, os.O_RDONLY)
     try:
