@@ -66,11 +66,12 @@ def fallocate(fd, mode, off, length):
     return 0
 
 
-def utimensat(path, atime, mtime):
+def utimensat(path, atime, mtime, nofollow=False):
     """utimensat(2) with (sec, nsec) pairs or UTIME_NOW/UTIME_OMIT as the
     nsec of a (0, x) pair -> 0 or "E:ENAME"."""
     ts = (_Ts * 2)(_Ts(*atime), _Ts(*mtime))
-    r = _libc.utimensat(-100, os.fsencode(path), ts, 0)
+    r = _libc.utimensat(-100, os.fsencode(path), ts,
+                        0x100 if nofollow else 0)
     if r < 0:
         return ename(ctypes.get_errno())
     return 0
@@ -155,7 +156,7 @@ def sides(mode, kopts=KOPTS, eopts=()):
 
 
 def run_pair(tmp_path, mode, probe, lowers=None, upper=None, kopts=KOPTS,
-             eopts=(), ref="kernel"):
+             eopts=(), ref="kernel overlayfs"):
     """Runs @probe on kernel overlayfs and on errovl (@mode "k-e" or
     "k-ev"); fails listing every key whose value differs.  Returns
     (kernel result, errovl result).  @ref names the reference side in

@@ -117,6 +117,12 @@ def _hardlink_probe(s):
         if os.path.lexists(up) else None
     with s.mount() as m:
         r["after_remount"] = _names(m, names, ino)
+        r["unlink_c"] = _try(os.unlink, os.path.join(m.mnt, "d/c"))
+        r["rename_b"] = _try(os.rename, os.path.join(m.mnt, "b"),
+                             os.path.join(m.mnt, "b2"))
+        r["after_unlink_rename"] = _names(m, ["a", "b", "b2", "d/c"], ino)
+    with s.mount() as m:
+        r["final"] = _names(m, ["a", "b", "b2", "d/c"], ino)
     return r
 
 

@@ -73,6 +73,31 @@ def _mmap_ro_probe(s):
     return r
 
 
+def _mmap_private_probe(s):
+    r = {}
+    with s.mount() as m:
+        p = os.path.join(m.mnt, "a")
+        fd = os.open(p, os.O_RDONLY)
+        try:
+            mm = mmap.mmap(fd, 8192, mmap.MAP_PRIVATE,
+                           mmap.PROT_READ | mmap.PROT_WRITE)
+            mm[0:7] = b"private"
+            r["mapping"] = mm[0:8]
+            mm.close()
+        finally:
+            os.close(fd)
+        r["file"] = read(p)[:8]
+    r["copied_up"] = os.path.lexists(os.path.join(s.upper, "a"))
+    return r
+
+
+@pytest.mark.parametrize("mode", params("k-e"))
+def test_mmap_private_write_no_copy_up(tmp_path, mode):
+    """A MAP_PRIVATE writable mapping of an O_RDONLY lower fd: writes
+    stay private and nothing is copied up."""
+    run_pair(tmp_path, mode, _mmap_private_probe, lowers=[MM])
+
+
 @pytest.mark.parametrize("mode", params(
     "k-e", xfail="P1: r/o MAP_SHARED of a lower file sees a later copy-up "
     "(kernel documents it does not)"))
@@ -85,7 +110,8 @@ def test_mmap_shared_readonly_then_copy_up(tmp_path, mode):
 
 # ----------------------------------------------------------------- locks
 
-LK = {"lower": "lower file data\n", "lower2": "another\n"}
+LK = {"lower": "lower file data\n", "lower2": "another\n",
+      "ldir/f": "in a lower dir\n"}
 _FLOCK = "hhqqi4x"
 
 
@@ -197,9 +223,26 @@ def _lock_across_copy_up(path):
     return r
 
 
+def _dir_flock(path):
+    r = {}
+    pid, rel = _in_child(path, lambda fd: fcntl.flock(fd, fcntl.LOCK_EX),
+                         os.O_RDONLY | os.O_DIRECTORY)
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        r["dir_flock_conflict"] = res(fcntl.flock, fd,
+                                      fcntl.LOCK_EX | fcntl.LOCK_NB)
+        rel()
+        r["dir_flock_after_release"] = res(fcntl.flock, fd,
+                                           fcntl.LOCK_EX | fcntl.LOCK_NB)
+    finally:
+        os.close(fd)
+    return r
+
+
 def _locks_probe(s):
     r = {}
     with s.mount() as m:
+        r["dir"] = _dir_flock(os.path.join(m.mnt, "ldir"))
         r["across_copyup"] = _lock_across_copy_up(os.path.join(m.mnt,
                                                                "lower2"))
         r["lower"] = _locks_on(os.path.join(m.mnt, "lower"))
@@ -251,6 +294,12 @@ def _falloc_probe(s):
             f.write(b"")
         os.truncate(os.path.join(m.mnt, "lo2"), 65536)
         r["upper"] = _falloc_on(os.path.join(m.mnt, "lo2"))
+        fd = os.open(os.path.join(m.mnt, "cp"), os.O_RDONLY)
+        try:
+            r["rdonly_fd"] = fallocate(fd, 0, 0, 4096)
+        finally:
+            os.close(fd)
+    r["rdonly_copied_up"] = os.path.lexists(os.path.join(s.upper, "cp"))
     r["upper_lo"] = digest(os.path.join(s.upper, "lo"))
     return r
 
