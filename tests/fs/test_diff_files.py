@@ -252,7 +252,7 @@ sc("create_over_lower_whiteout", [("create", "gone", "back"),
 sc("unlink_file_from_bottom_layer", [("unlink", "c"), ("readdir", "")],
    lowers=[TOP, LOW])
 known_bug(S, "D8", "fd_after_rename_over_lower")
-known_bug(S, "D9", "ino_stable_across_file_copyup")
+known_bug(S, "D9", "ino_stable_across_file_copyup", "ino_rename_keeps_inode")
 
 
 @pytest.mark.parametrize("mode,sc", mode_params(
