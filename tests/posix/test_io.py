@@ -337,6 +337,14 @@ def _cfr_probe(s):
             os.close(a)
             os.close(b)
         r["dst2"] = digest(p("dst2"))
+        src = os.open(os.path.join(s.lowers[0], "cp"), os.O_RDONLY)
+        dst = os.open(p("dst3"), os.O_WRONLY | os.O_CREAT, 0o644)
+        try:
+            r["outside_to_mount"] = res(os.copy_file_range, src, dst, 4096)
+        finally:
+            os.close(src)
+            os.close(dst)
+        r["dst3"] = digest(p("dst3"))
     r["upper_dst2"] = digest(os.path.join(s.upper, "dst2"))
     return r
 

@@ -2,6 +2,7 @@
 """O_TMPFILE, utimensat, set-id and sticky bits, POSIX ACLs,
 security.capability and a lower layer without xattr support, errovl
 against kernel overlayfs."""
+import errno
 import os
 import pathlib
 import shutil
@@ -112,6 +113,7 @@ def test_utimensat_now_omit(tmp_path, mode):
 
 SG = {"sg/": Dir(mode=0o2775, gid=1234), "sg/old": File("o\n", gid=1234),
       "sgw/": Dir(mode=0o2777, gid=1234),
+      "pub": File("p\n", mode=0o666, uid=1000, gid=1000, mtime=T0),
       "t/": Dir(mode=0o1777), "t/theirs": File("x\n", uid=1000, gid=1000),
       "t/mine": File("m\n", uid=2000, gid=2000),
       "su": File("s\n", mode=0o4755, uid=1000, gid=1000),
@@ -180,6 +182,27 @@ def _setid_probe(s):
         r["user_chmod_sgid_other_group"] = _as_user(2000, lambda: os.chmod(
             p("sgw/u"), 0o2644))
         r["u_after_chmod"] = res(_own, p("sgw/u"))
+    with s.mount() as m:
+        pub = os.path.join(m.mnt, "pub")
+
+        def ut(at, mt):
+            def f():
+                e = utimensat(pub, at, mt)
+                if e:
+                    raise OSError(getattr(errno, e[2:]), e)
+            return f
+        r["other_utime_now"] = _as_user(2000, ut((0, UTIME_NOW),
+                                                 (0, UTIME_NOW)))
+        r["other_utime_explicit"] = _as_user(2000, ut((T0, 0), (T0, 0)))
+        r["other_utime_omit_now"] = _as_user(2000, ut((0, UTIME_OMIT),
+                                                      (0, UTIME_NOW)))
+        r["other_chmod"] = _as_user(2000, lambda: os.chmod(pub, 0o600))
+        r["other_chown_self"] = _as_user(2000, lambda: os.chown(pub, 2000,
+                                                                -1))
+        r["owner_chgrp_not_member"] = _as_user(1000, lambda: os.chown(
+            pub, -1, 1234))
+        r["owner_chmod"] = _as_user(1000, lambda: os.chmod(pub, 0o4640))
+        r["pub"] = _own(pub)
     for n in ("sg/newf", "sg/newd", "sg/newd/deeper", "su", "sgx"):
         r["upper " + n] = res(_own, os.path.join(s.upper, n))
     return r
