@@ -341,6 +341,23 @@ class Runner:
     def op_fdstat(self, fdname):
         return _stat_tuple(os.fstat(self.fds[fdname]))
 
+    def op_mmap_write(self, path, offset, data):
+        """Writes through a MAP_SHARED mapping, msync()s, unmaps."""
+        import mmap
+        data = _data(data)
+        fd = os.open(self.p(path), os.O_RDWR)
+        try:
+            size = os.fstat(fd).st_size
+            mm = mmap.mmap(fd, size, mmap.MAP_SHARED,
+                           mmap.PROT_READ | mmap.PROT_WRITE)
+            try:
+                mm[offset:offset + len(data)] = data
+                mm.flush()
+            finally:
+                mm.close()
+        finally:
+            os.close(fd)
+
     def op_fdtruncate(self, fdname, size):
         os.ftruncate(self.fds[fdname], size)
 

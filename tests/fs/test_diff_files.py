@@ -140,6 +140,34 @@ sc("fd_after_exchange", [
     ("open", "x", "O_RDWR", 0, "f"), ("rename2", "x", "y", "EXCHANGE"),
     ("fdstat", "f"), ("fdwrite", "f", "Q", 0), ("close", "f"),
     ("read", "x"), ("read", "y")])
+sc("fd_survives_parent_dir_rename", [
+    ("mkdir", "nd"), ("create", "nd/f", "abc"), ("open", "nd/f", "O_RDWR", 0,
+                                                 "f"),
+    ("rename", "nd", "nd2"), ("fdwrite", "f", "Z", 1), ("fdstat", "f"),
+    ("close", "f"), ("read", "nd2/f"), ("stat", "nd/f")])
+sc("stat_file_after_parent_rename", [
+    ("mkdir", "nd"), ("create", "nd/f", "abc"), ("stat", "nd/f"),
+    ("rename", "nd", "nd2"), ("stat", "nd2/f"), ("append", "nd2/f", "+"),
+    ("read", "nd2/f"), ("readdir", "nd2")])
+sc("fd_in_lower_dir_survives_sibling_changes", [
+    ("open", "d/f", "O_RDWR", 0, "f"), ("create", "d/new", "n"),
+    ("unlink", "d/sub/g"), ("fdwrite", "f", "W", 0), ("close", "f"),
+    ("read", "d/f"), ("readdir", "d")])
+sc("chmod_via_other_hardlink_name", [
+    ("create", "u", "u"), ("link", "u", "u2"), ("chmod", "u", 0o600),
+    ("stat", "u2"), ("append", "u2", "+"), ("stat", "u"), ("read", "u")])
+sc("mmap_write_lower_file", [("mmap_write", "a", 2, "MM"), ("read", "a"),
+                             ("stat", "a")])
+sc("mmap_write_upper_file", [("create", "u", "0123456789"),
+                             ("mmap_write", "u", 5, "xy"), ("read", "u")])
+sc("two_fds_append", [
+    ("open", "a", "O_WRONLY|O_APPEND", 0, "f1"),
+    ("open", "a", "O_WRONLY|O_APPEND", 0, "f2"), ("fdwrite", "f1", "1"),
+    ("fdwrite", "f2", "22"), ("fdwrite", "f1", "333"), ("close", "f1"),
+    ("close", "f2"), ("read", "a")])
+sc("truncate_while_open_for_read", [
+    ("open", "b", "O_RDONLY", 0, "r"), ("truncate", "b", 2),
+    ("fdread", "r"), ("fdstat", "r"), ("close", "r")])
 sc("stat_after_type_change_via_other_name", [
     ("create", "x", "data"), ("stat", "x"), ("mkdir", "dd"),
     ("rename", "dd", "x"), ("stat", "x")])
@@ -204,6 +232,9 @@ sc("ino_hardlinked_lower_names", [("ino_mark", "h1", "h"),
                                   ("ino_same", "h1", "h"),
                                   ("dino_check", "")], lowers=[HL],
    tmpfs=False)
+sc("hardlinked_lower_chmod_one_name", [("chmod", "h1", 0o600),
+                                       ("stat", "h1"), ("stat", "h2")],
+   lowers=[HL])
 sc("link_lower_file_new_name", [("link", "a", "a2"), ("stat", "a"),
                                 ("stat", "a2"), ("append", "a2", "+"),
                                 ("read", "a")])
