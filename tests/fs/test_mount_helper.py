@@ -143,3 +143,23 @@ def test_seekdir_check_reports_entries(tmp_path):
         (d / f"n{i}").write_text("")
     assert H.seekdir_check(str(d)) == ("entries", 42)
     assert len(H.readdir_raw(str(d))) == 40
+
+
+def test_kernel_reference_options_are_this_kernels_defaults():
+    """The kernel side runs with redirect_dir=off,index=off,metacopy=off.
+    On this kernel those are the module defaults too, so the reference
+    is plain `mount -t overlay` behaviour."""
+    testlib.require_kernel_overlay()
+    base = "/sys/module/overlay/parameters"
+    want = {"redirect_dir": "N", "index": "N", "metacopy": "N"}
+    have = {}
+    for k in want:
+        try:
+            with open(os.path.join(base, k)) as f:
+                have[k] = f.read().strip()
+        except OSError:
+            pytest.skip(f"{base}/{k} not readable")
+    if have != want:
+        pytest.skip(f"this kernel's overlay defaults differ: {have}; the "
+                    "harness still passes the options explicitly")
+    assert H.KERNEL_OPTS == ("redirect_dir=off", "index=off", "metacopy=off")

@@ -41,6 +41,14 @@ Syscalls (exact result and errno)
 Layers and trees
     layers.build(root, spec)   build a layer from a declarative spec
     layers.snapshot_tree(root, ...) -> dict: a comparable picture of a tree
+
+Running (from the repository root, as root for the mounting tests):
+    ERROVL_BUILD=build-X /usr/bin/python3 -m pytest tests/fs
+    ... -k k-k    only the kernel-vs-kernel sanity mode (no daemon needed)
+    ... -rxX      list the xfails; each names its entry in the discrepancy
+                  notes (fs-discrepancies.md)
+The differential harness is tests/fs/diffharness.py (modes k-k, k-e,
+k-ev = errovl volatile, k-et = upper on its own tmpfs).
 """
 from .ns import private_mount_namespace, in_private_namespace
 from .skips import (require_root, require_fuse, require_kernel_overlay,
