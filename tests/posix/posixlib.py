@@ -77,6 +77,19 @@ def utimensat(path, atime, mtime, nofollow=False):
     return 0
 
 
+_libc.linkat.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int,
+                         ctypes.c_char_p, ctypes.c_int]
+
+
+def linkat_empty_path(fd, newpath):
+    """linkat(fd, "", AT_FDCWD, newpath, AT_EMPTY_PATH) -> 0 or "E:ENAME"
+    (needs CAP_DAC_READ_SEARCH)."""
+    r = _libc.linkat(fd, b"", -100, os.fsencode(newpath), 0x1000)
+    if r < 0:
+        return ename(ctypes.get_errno())
+    return 0
+
+
 def digest(path):
     """(size, sha256 prefix) of a file, or "E:ENAME"."""
     try:

@@ -14,8 +14,8 @@ import time
 import pytest
 
 import testlib
-from posixlib import (UTIME_NOW, UTIME_OMIT, cap_v2, params, read, res,
-                      run_pair, utimensat)
+from posixlib import (UTIME_NOW, UTIME_OMIT, cap_v2, linkat_empty_path,
+                      params, read, res, run_pair, utimensat)
 from testlib.layers import Dir, File, Symlink
 
 # -------------------------------------------------------------- O_TMPFILE
@@ -45,14 +45,26 @@ def _tmpfile_probe(s):
         r["mode"] = st if isinstance(st, str) else \
             oct(stat.S_IMODE(st.st_mode))
         r["listed"] = sorted(os.listdir(d))
+        fd = os.open(d, os.O_TMPFILE | os.O_WRONLY, 0o600)
+        try:
+            os.write(fd, b"second\n")
+            r["linkat_empty_path"] = linkat_empty_path(
+                fd, os.path.join(d, "named2"))
+        finally:
+            os.close(fd)
+        r["named2"] = read(os.path.join(d, "named2"))
+        r["listed_end"] = sorted(os.listdir(d))
     r["upper"] = read(os.path.join(s.upper, "d", "named"))
+    r["upper2"] = read(os.path.join(s.upper, "d", "named2"))
     return r
 
 
 @pytest.mark.parametrize("mode", params(
     "k-e", xfail="P2: O_TMPFILE in a merged dir fails with EOPNOTSUPP"))
 def test_o_tmpfile_linkat(tmp_path, mode):
-    """open(merged dir, O_TMPFILE), write, linkat from /proc/self/fd."""
+    """open(merged dir, O_TMPFILE), write, linkat from /proc/self/fd
+    (the kernel answers EXDEV) and linkat(fd, "", AT_EMPTY_PATH) (the
+    kernel links it)."""
     run_pair(tmp_path, mode, _tmpfile_probe, lowers=[TMP])
 
 
