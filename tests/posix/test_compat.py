@@ -12,10 +12,12 @@ import testlib
 from posixlib import params, read, res, run_pair, upper_xattrs
 from testlib import layers as L
 from testlib.mounts import mounted_at
-from testlib.layers import Dir, File
+from testlib.layers import Dir, File, Link
 
 RD = {"d/": Dir(), "d/f": "d/f\n", "d/sub/g": "g\n", "keep": "k\n",
-      "own": File(b"metacopy data " * 100, mode=0o644)}
+      "own": File(b"metacopy data " * 100, mode=0o644),
+      "own2": File(b"second file " * 100, mode=0o644),
+      "hl": "hard linked\n", "hl2": Link("hl")}
 REDIRECT_K = ("redirect_dir=on", "index=off", "metacopy=off")
 METACOPY_K = ("redirect_dir=on", "index=off", "metacopy=on")
 
@@ -101,9 +103,14 @@ def test_reads_kernel_redirect(tmp_path):
     follows trusted.overlay.redirect or refuses to mount, clearly."""
     def ops(mnt):
         os.rename(os.path.join(mnt, "d"), os.path.join(mnt, "e"))
+        os.mkdir(os.path.join(mnt, "n"))
+        os.rename(os.path.join(mnt, "e/sub"), os.path.join(mnt, "n/s"))
     lowers, upper, snap = _kernel_written(tmp_path, REDIRECT_K, ops)
     assert "trusted.overlay.redirect" in \
         upper_xattrs(os.path.join(upper, "e"))
+    # moved to another parent: an absolute redirect ("/d/sub")
+    assert upper_xattrs(os.path.join(upper, "n/s")).get(
+        "trusted.overlay.redirect", b"").startswith(b"/")
     _errovl_reads(tmp_path, lowers, upper, snap, "redirect")
 
 
@@ -113,12 +120,55 @@ def test_reads_kernel_metacopy(tmp_path):
     refuse to mount; never zeros."""
     def ops(mnt):
         os.chown(os.path.join(mnt, "own"), 1234, 1234)
+        os.chown(os.path.join(mnt, "own2"), 1234, 1234)
+        with open(os.path.join(mnt, "own2"), "ab") as f:
+            f.write(b"appended\n")
     lowers, upper, snap = _kernel_written(tmp_path, METACOPY_K, ops)
+    # own2: the write completed the copy-up (no metacopy mark left)
+    assert "trusted.overlay.metacopy" not in \
+        upper_xattrs(os.path.join(upper, "own2"))
     assert "trusted.overlay.metacopy" in \
         upper_xattrs(os.path.join(upper, "own"))
     assert snap["own"]["sha256"] == L.sha256_file(
         os.path.join(lowers[0], "own"))
     _errovl_reads(tmp_path, lowers, upper, snap, "metacopy")
+
+
+def test_reads_kernel_index(tmp_path):
+    """An upper/workdir used by the kernel with index=on (a lower hard
+    link copied up, so work/index/ is not empty): errovl shows the
+    kernel's tree or refuses to mount naming the index."""
+    def ops(mnt):
+        with open(os.path.join(mnt, "hl"), "ab") as f:
+            f.write(b"more\n")
+    testlib.require_kernel_overlay()
+    testlib.require_daemon()
+    base = str(tmp_path / "k")
+    lower = os.path.join(base, "l0")
+    L.build(lower, RD)
+    upper = os.path.join(base, "upper")
+    work = os.path.join(base, "work")
+    with testlib.KernelOverlay(base, lowers=[lower], upper=upper, work=work,
+                               opts=("redirect_dir=on", "index=on",
+                                     "metacopy=off")) as k:
+        ops(k.mnt)
+        snap = L.snapshot_tree(k.mnt)
+    assert os.listdir(os.path.join(work, "index"))
+    assert snap["hl2"]["sha256"] == snap["hl"]["sha256"]
+    m = testlib.ErrovlMount(str(tmp_path / "e"), lowers=[lower],
+                            upper=upper, work=work)
+    try:
+        m.start()
+    except pytest.fail.Exception:
+        assert "index" in m.log(), m.log()
+        return
+    try:
+        got = L.snapshot_tree(m.mnt)
+    finally:
+        m.cleanup()
+    from diffharness import diff_dicts
+    d = diff_dicts(snap, got, "kernel", "errovl")
+    assert not d, "errovl shows another tree:\n" + "\n".join(d)
 
 
 # --------------------------------------------------------------- userxattr
