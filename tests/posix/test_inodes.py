@@ -211,3 +211,31 @@ def test_st_dev_across_filesystems(tmp_path):
     finally:
         if not testlib.umount(str(tfs)):
             testlib.umount(str(tfs), lazy=True)
+
+
+NL = {"m/": Dir(), "m/s1/": Dir(), "m/s2/": Dir(), "lo/": Dir(),
+      "lo/x/": Dir(), "lo/f": "f\n"}
+NL_UPPER = {"m/": Dir(), "m/s3/": Dir(), "up/": Dir(), "up/y/": Dir(),
+            "up/z/": Dir()}
+
+
+def _nlink_probe(s):
+    r = {}
+    with s.mount() as m:
+        p = lambda n: os.path.join(m.mnt, n)  # noqa: E731
+        for d in ("", "m", "lo", "up", "lo/x"):
+            r["nlink " + d] = os.lstat(p(d)).st_nlink
+        os.mkdir(p("lo/new"))
+        os.mkdir(p("m/s4"))
+        for d in ("m", "lo"):
+            r["after mkdir " + d] = os.lstat(p(d)).st_nlink
+        vfs = os.statvfs(m.mnt)
+        r["statvfs"] = (vfs.f_namemax, vfs.f_flag & os.ST_RDONLY)
+    return r
+
+
+@pytest.mark.parametrize("mode", params("k-e"))
+def test_dir_nlink_and_statvfs(tmp_path, mode):
+    """st_nlink of merged, lower-only, upper-only dirs (find's leaf
+    optimisation trusts it), before and after mkdir; statvfs f_namemax."""
+    run_pair(tmp_path, mode, _nlink_probe, lowers=[NL], upper=NL_UPPER)
