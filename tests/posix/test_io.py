@@ -223,6 +223,26 @@ def _lock_across_copy_up(path):
     return r
 
 
+def _posix_lock_across_copy_up(path):
+    """F_RDLCK through an O_RDONLY fd of a lower file, then another
+    process copies it up (O_RDWR) and asks for F_WRLCK."""
+    r = {}
+    pid, rel = _in_child(path, lambda fd: fcntl.lockf(
+        fd, fcntl.LOCK_SH, 0, 0), os.O_RDONLY)
+    fd = os.open(path, os.O_RDWR)
+    try:
+        r["posix_after_copyup"] = res(fcntl.lockf, fd,
+                                      fcntl.LOCK_EX | fcntl.LOCK_NB, 0, 0)
+        g = _getlk(fd, fcntl.F_GETLK, fcntl.F_WRLCK, 0, 0)
+        r["getlk"] = g if isinstance(g, str) else (g[0], g[3] == pid)
+        rel()
+        r["after_release"] = res(fcntl.lockf, fd,
+                                 fcntl.LOCK_EX | fcntl.LOCK_NB, 0, 0)
+    finally:
+        os.close(fd)
+    return r
+
+
 def _dir_flock(path):
     r = {}
     pid, rel = _in_child(path, lambda fd: fcntl.flock(fd, fcntl.LOCK_EX),
@@ -243,6 +263,8 @@ def _locks_probe(s):
     r = {}
     with s.mount() as m:
         r["dir"] = _dir_flock(os.path.join(m.mnt, "ldir"))
+        r["posix_across_copyup"] = _posix_lock_across_copy_up(
+            os.path.join(m.mnt, "ldir/f"))
         r["across_copyup"] = _lock_across_copy_up(os.path.join(m.mnt,
                                                                "lower2"))
         r["lower"] = _locks_on(os.path.join(m.mnt, "lower"))
@@ -345,6 +367,13 @@ def _cfr_probe(s):
             os.close(src)
             os.close(dst)
         r["dst3"] = digest(p("dst3"))
+        fd = os.open(p("cp"), os.O_RDWR)
+        try:
+            r["same_lower_file"] = res(os.copy_file_range, fd, fd, 1000, 0,
+                                       50000)
+        finally:
+            os.close(fd)
+        r["cp_after"] = digest(p("cp"))
     r["upper_dst2"] = digest(os.path.join(s.upper, "dst2"))
     return r
 

@@ -129,7 +129,8 @@ SG = {"sg/": Dir(mode=0o2775, gid=1234), "sg/old": File("o\n", gid=1234),
       "t/": Dir(mode=0o1777), "t/theirs": File("x\n", uid=1000, gid=1000),
       "t/mine": File("m\n", uid=2000, gid=2000),
       "su": File("s\n", mode=0o4755, uid=1000, gid=1000),
-      "sgx": File("s\n", mode=0o2755, uid=1000, gid=1000)}
+      "sgx": File("s\n", mode=0o2755, uid=1000, gid=1000),
+      "sgnx": File("s\n", mode=0o2644, uid=1000, gid=1000)}
 
 
 def _as_user(uid, fn):
@@ -185,6 +186,8 @@ def _setid_probe(s):
         r["chown_clears_suid"] = _own(p("su"))
         os.chown(p("sgx"), -1, 1001)
         r["chgrp_clears_sgid"] = _own(p("sgx"))
+        os.chown(p("sgnx"), -1, 1001)
+        r["chgrp_keeps_sgid_without_gx"] = _own(p("sgnx"))
         os.chmod(p("sg/old"), 0o2644)
         r["chmod_sgid_root"] = _own(p("sg/old"))
         r["user_chmod_sgid_own_group"] = _as_user(2000, lambda: (
