@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """GNU tar in the mount: extract an archive with hard links, symlinks, a
 sparse file, owners and user xattrs over a lower layer that already has
-some of the paths (files, a symlink, a non-empty directory and a file
-the archive replaces by other types), archive the result again and
+some of the paths (files, a symlink, a non-empty directory, empty
+directories and a file the archive replaces by other types, and a
+directory both have), archive the result again and
 extract that copy elsewhere in the mount.  Kernel overlayfs over the same
 lower is the reference: tar's status and messages, the listing of the
 re-made archive and the merged tree must be the same."""
@@ -28,6 +29,9 @@ LOWER = {
     "shared1": "lower hard link\n",
     "shared2": L.Link("shared1"),
     "untouched/u": L.File("owned", uid=1234, gid=4321, mode=0o640),
+    "emptyd": L.Dir(),
+    "lnkd": L.Dir(mode=0o700),
+    "merged/lower-only": "stays\n",
 }
 
 
@@ -53,6 +57,10 @@ def _source_tree(root):
         "dirx": L.Dir(mode=0o3775, xattrs={"user.dir": "yes"}, uid=7,
                       gid=8),
         "shared2": "archive replaces one name of a lower link pair\n",
+        "emptyd": "an empty lower dir becomes this file\n",
+        "lnkd": L.Symlink("merged"),
+        "merged": L.Dir(mode=0o750),
+        "merged/from-archive": "added\n",
     })
 
 
