@@ -180,6 +180,13 @@ UX_UPPER = {"o/": Dir(xattrs={"user.overlay.opaque": "y"}),
             "t/": Dir(xattrs={"trusted.overlay.opaque": "y"})}
 
 
+def _ux_keep(name):
+    """user.* xattrs on the upper, minus the ones only the kernel writes
+    (origin, impure, uuid: no effect on the merged view)."""
+    return name.startswith("user.") and name not in (
+        "user.overlay.origin", "user.overlay.impure", "user.overlay.uuid")
+
+
 def _userxattr_probe(s):
     r = {}
     with s.mount() as m:
@@ -195,6 +202,7 @@ def _userxattr_probe(s):
                                "user.overlay.opaque", b"n")
     r["upper_d"] = upper_xattrs(os.path.join(s.upper, "d"), "")
     r["upper_x"] = os.path.lexists(os.path.join(s.upper, "x"))
+    r["upper_tree"] = L.snapshot_tree(s.upper, keep=_ux_keep, nlink=False)
     with s.mount() as m:
         r["tree"] = L.snapshot_tree(m.mnt, keep=lambda n: True)
     return r
