@@ -32,6 +32,10 @@ def _mmap_rw_probe(s):
             mm[0:5] = b"hello"
             mm[4096:4100] = b"page"
             mm.flush()
+            d = read(p)
+            r["read_while_mapped"] = (d[:5], d[4096:4100], len(d))
+            mm[8191:8192] = b"Z"
+            r["unsynced_seen_by_pread"] = os.pread(fd, 1, 8191)
             mm.close()
         finally:
             os.close(fd)
