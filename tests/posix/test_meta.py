@@ -344,6 +344,35 @@ def test_security_capability(tmp_path, mode):
     run_pair(tmp_path, mode, _cap_probe, lowers=[CAPS])
 
 
+def _cap_upper_probe(s):
+    blob = cap_v2(1 << 10)
+    r = {}
+    with s.mount() as m:
+        p = lambda n: os.path.join(m.mnt, n)  # noqa: E731
+        with open(p("new"), "wb") as f:
+            f.write(b"\x7fELF new\n")
+        os.chmod(p("new"), 0o4755)
+        r["set"] = res(os.setxattr, p("new"), CAP, blob)
+        r["get"] = _getcap(p("new")) == blob
+        os.chown(p("new"), 1000, 1000)
+        r["after_chown"] = _getcap(p("new"))
+        r["mode_after_chown"] = oct(stat.S_IMODE(os.stat(p("new")).st_mode))
+        r["set_again"] = res(os.setxattr, p("new"), CAP, blob)
+        r["remove"] = res(os.removexattr, p("new"), CAP)
+        r["after_remove"] = _getcap(p("new"))
+        r["remove_missing"] = res(os.removexattr, p("new"), CAP)
+        r["set_garbage"] = res(os.setxattr, p("new"), CAP, b"xx")
+    r["upper"] = _getcap(os.path.join(s.upper, "new"))
+    return r
+
+
+@pytest.mark.parametrize("mode", params("k-e"))
+def test_security_capability_upper_file(tmp_path, mode):
+    """security.capability on a file created in the mount: set, killed
+    by chown (with the set-uid bit), removed, an invalid blob refused."""
+    run_pair(tmp_path, mode, _cap_upper_probe)
+
+
 # ------------------------------------------------- lower without xattrs
 
 class _Ramfs:
