@@ -58,6 +58,13 @@ def _ino_probe(s):
         again = {o: os.lstat(os.path.join(m.mnt, o)).st_ino for o in OBJS}
         r["changed_by_remount"] = sorted(o for o in OBJS
                                          if again[o] != after[o])
+        dmis = []
+        for d in ("", "d"):
+            for n, ino in _dinos(os.path.join(m.mnt, d)).items():
+                rel = os.path.join(d, n) if d else n
+                if ino != again[rel]:
+                    dmis.append(rel)
+        r["d_ino_mismatch_remount"] = sorted(dmis)
     return r
 
 
