@@ -90,3 +90,41 @@ def test_make_over_lower_build(tmp_path, mode):
     assert out.startswith("make: 'prog' is up to date.\n41\n"), out
     assert out.count("cc ") == 0 + 2 + 2 + 4 + 4, out
     T.assert_same(res, "make output")
+
+
+def _many_sources(n):
+    spec = {"Makefile": MAKEFILE.replace(
+        "OBJS = build/main.o build/util.o build/extra.o",
+        "OBJS = build/main.o " + " ".join(f"build/u{i}.o" for i in range(n))),
+        "include/util.h": "".join(f"int u{i}(int);\n" for i in range(n)) +
+        "int util(int);\nint extra(int);\n",
+        "src/main.c": "#include <stdio.h>\n#include \"util.h\"\n"
+                      "int main(void)\n{\n\tint s = 0;\n" +
+                      "".join(f"\ts += u{i}({i});\n" for i in range(n)) +
+                      "\tprintf(\"%d\\n\", s);\n\treturn 0;\n}\n"}
+    for i in range(n):
+        spec[f"src/u{i}.c"] = (f"#include \"util.h\"\nint u{i}(int x)\n"
+                               f"{{\n\treturn x * {i % 7 + 1};\n}}\n")
+    return spec
+
+
+@pytest.mark.parametrize("mode", T.MODES)
+def test_parallel_make(tmp_path, mode):
+    """make -j4 of 40 objects in a fresh tree in the mount, twice (the
+    second run after touching the header); output sorted."""
+    testlib.require_tools("make", "cc")
+    testlib.require_daemon()
+    env = T.tool_env(tmp_path)
+    lower = str(tmp_path / "lower")
+    L.build(lower, _many_sources(40))
+    for d, dirs, files in os.walk(lower):
+        for n in files:
+            os.utime(os.path.join(d, n), (1_600_000_000, 1_600_000_000))
+    script = ("make -j4 2>&1 | sort; ./prog; touch include/util.h; "
+              "make -j4 2>&1 | sort | uniq -c; ./prog; make -j4")
+    res = T.both(tmp_path, mode, [lower],
+                 lambda mnt, side: T.run(script, mnt, env))
+    st, out, err = res["k"][0]
+    assert st == 0 and "Nothing to be done" not in out, out + err
+    assert "make: 'prog' is up to date." in out, out
+    T.assert_same(res, "make output")
