@@ -299,6 +299,48 @@ def test_posix_acls(tmp_path, mode):
     run_pair(tmp_path, mode, _acl_probe, lowers=[AC])
 
 
+def _acl_enforce_probe(s):
+    lo = s.lowers[0]
+    assert _setfacl("-m", "u:2000:r", os.path.join(lo, "grant")) == 0
+    assert _setfacl("-m", "u:2000:-", os.path.join(lo, "deny")) == 0
+    assert _setfacl("-m", "u:2000:rwx", os.path.join(lo, "gdir")) == 0
+    r = {}
+    with s.mount() as m:
+        p = lambda n: os.path.join(m.mnt, n)  # noqa: E731
+
+        def rd(n):
+            return lambda: os.close(os.open(p(n), os.O_RDONLY))
+        r["read_granted"] = _as_user(2000, rd("grant"))
+        r["read_denied"] = _as_user(2000, rd("deny"))
+        r["create_in_granted_dir"] = _as_user(2000, lambda: os.close(
+            os.open(p("gdir/u"), os.O_CREAT | os.O_WRONLY, 0o644)))
+        r["read_other_user"] = _as_user(2001, rd("deny"))
+        assert _setfacl("-m", "u:2001:-", p("plain")) == 0
+        r["read_denied_after_setfacl"] = _as_user(2001, rd("plain"))
+    return r
+
+
+@pytest.mark.parametrize("mode", params(
+    "k-e", xfail="P11: permission checks ignore ACL entries (grant and "
+    "deny)"))
+def test_acl_enforced(mode):
+    """Named-user ACL entries are enforced through the mount: a grant
+    beyond the mode (read, create in a dir) and a deny below it, set on
+    the lower or through the mount."""
+    testlib.require_tools("setfacl", "getfacl")
+    base = tempfile.mkdtemp(prefix="errovl-posix-", dir="/tmp")
+    try:
+        os.chmod(base, 0o755)
+        run_pair(pathlib.Path(base), mode, _acl_enforce_probe,
+                 lowers=[ACE], eopts=("allow_other",))
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+ACE = {"grant": File("g\n", mode=0o600), "deny": File("d\n", mode=0o644),
+       "gdir/": Dir(mode=0o755), "plain": File("p\n", mode=0o644)}
+
+
 CAP = "security.capability"
 CAPS = {"bin": File(b"\x7fELF fake\n", mode=0o755),
         "bin2": File(b"\x7fELF fake\n", mode=0o755)}
