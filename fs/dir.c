@@ -381,8 +381,12 @@ void ovl_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 		nw.mode = node->type;
 		nw.link_fd = r;
 		nw.link_node = node;
+		struct stat st;
+
 		r = ovl_do_new(ofs, req, ovl_node(req, newparent), newname, &nw,
 			       &e, NULL);
+		if (r == 0 && fstat(nw.link_fd, &st) == 0)
+			ovl_node_set_linked(ofs, node, st.st_ino);
 		close(nw.link_fd);
 	}
 	ovl_reply_new(req, "link", newparent, newname, r, &e);

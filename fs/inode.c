@@ -33,23 +33,37 @@ int ovl_node_stat(struct ovl_fs *ofs, struct ovl_node *node, struct stat *st)
 	unsigned int layer;
 	int r;
 
-	r = ovl_real_get(ofs, node, true, &real);
-	if (r < 0)
-		return r;
-	if (fstatat(real.dirfd, real.name, st,
-		    AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
-		r = -errno;
-	layer = real.layer;
-	ovl_real_put(ofs, &real);
-	if (r < 0)
-		return r;
-	if ((st->st_mode & S_IFMT) != node->type)
-		return -EIO; /* a layer changed under us */
+	for (int tries = 0;; tries++) {
+		r = ovl_real_get(ofs, node, true, &real);
+		if (r < 0)
+			return r;
+		if (fstatat(real.dirfd, real.name, st,
+			    AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
+			r = -errno;
+		layer = real.layer;
+		ovl_real_put(ofs, &real);
+		if (r == 0 && (st->st_mode & S_IFMT) == node->type)
+			break;
+		/*
+		 * The name went to another object while this request ran
+		 * (unlink + create racing a getattr). If the node got
+		 * pinned meanwhile, its object is still there: retry once;
+		 * else the object is gone, as for the kernel.
+		 */
+		if (tries == 0 && !S_ISDIR(node->type) &&
+		    __atomic_load_n(&node->pin_fd, __ATOMIC_ACQUIRE) >= 0)
+			continue;
+		return r < 0 ? r : -ENOENT;
+	}
 	/*
 	 * A merged directory keeps the inode number of its top-most lower
 	 * part (the kernel's copy-up origin): copy-up must not change it.
 	 */
-	if (S_ISDIR(node->type) && layer == 0 && node->nr_lower) {
+	if (!S_ISDIR(node->type) && layer == 0 && node->origin_ino &&
+	    node->nr_lower) {
+		st->st_ino = node->origin_ino;
+		layer = node->lower[0].layer;
+	} else if (S_ISDIR(node->type) && layer == 0 && node->nr_lower) {
 		struct stat lst;
 
 		if (fstatat(node->lower[0].fd, "", &lst,

@@ -153,6 +153,53 @@ static void ovl_hash_insert(struct ovl_fs *ofs, struct ovl_node *node)
 }
 
 /* Caller holds tree_lock. */
+static struct ovl_node **ovl_ihash_slot(struct ovl_fs *ofs, ino_t ino)
+{
+	size_t n = sizeof(ofs->ihash) / sizeof(ofs->ihash[0]);
+
+	return &ofs->ihash[(ino ^ (ino >> 17)) % n];
+}
+
+/* Caller holds tree_lock. */
+static void ovl_ihash_remove(struct ovl_fs *ofs, struct ovl_node *node)
+{
+	struct ovl_node **pp;
+
+	if (!node->ihashed)
+		return;
+	for (pp = ovl_ihash_slot(ofs, node->uino); *pp; pp = &(*pp)->ihnext) {
+		if (*pp == node) {
+			*pp = node->ihnext;
+			break;
+		}
+	}
+	node->ihnext = NULL;
+	node->ihashed = false;
+}
+
+/* Caller holds tree_lock. */
+static struct ovl_node *ovl_ihash_find(struct ovl_fs *ofs, ino_t ino,
+				       mode_t type)
+{
+	struct ovl_node *n;
+
+	for (n = *ovl_ihash_slot(ofs, ino); n; n = n->ihnext)
+		if (n->uino == ino && n->type == type)
+			return n;
+	return NULL;
+}
+
+/* Caller holds tree_lock. */
+static void ovl_ihash_insert(struct ovl_fs *ofs, struct ovl_node *node)
+{
+	struct ovl_node **slot = ovl_ihash_slot(ofs, node->uino);
+
+	node->ihnext = *slot;
+	*slot = node;
+	node->ihashed = true;
+}
+
+/* Caller holds tree_lock. */
 static void ovl_all_remove(struct ovl_fs *ofs, struct ovl_node *n)
 {
 	if (n->all_prev)
@@ -177,6 +224,7 @@ static struct ovl_node *ovl_node_reap(struct ovl_fs *ofs, struct ovl_node *n)
 		struct ovl_node *p = n->parent;
 
 		ovl_hash_remove(ofs, n);
+		ovl_ihash_remove(ofs, n);
 		ovl_all_remove(ofs, n);
 		n->hnext = dead;
 		dead = n;
@@ -401,6 +449,8 @@ int ovl_lookup_real(struct ovl_fs *ofs, struct ovl_node *parent,
 			}
 			n->upper = true;
 			type = st.st_mode & S_IFMT;
+			if (!S_ISDIR(type) && st.st_nlink > 1)
+				n->uino = st.st_ino;
 			r = ovl_lookup_check(ofs, ufd, name, type,
 					     S_ISDIR(type) ? &n->upper_fd
 							   : NULL);
@@ -448,6 +498,13 @@ int ovl_lookup_real(struct ovl_fs *ofs, struct ovl_node *parent,
 			n->lower[0].layer = parent->lower[i].layer;
 			n->nr_lower = 1;
 			n->lower_slot = i;
+			/*
+			 * Lower hard links may be copied up to different
+			 * upper files: then they must not share a number
+			 * (the kernel's rule too).
+			 */
+			if (st.st_nlink == 1)
+				n->origin_ino = st.st_ino;
 			type = st.st_mode & S_IFMT;
 			break;
 		}
@@ -532,6 +589,9 @@ static struct ovl_node *ovl_node_hash_new(struct ovl_fs *ofs,
 
 	pthread_mutex_lock(&ofs->tree_lock);
 	old = ovl_hash_find(ofs, parent, name);
+	/* Another name of a hard-linked upper inode: the same node. */
+	if (!old && !replace && n->uino)
+		old = ovl_ihash_find(ofs, n->uino, n->type);
 	if (old && !replace) {
 		old->nlookup++;
 		pthread_mutex_unlock(&ofs->tree_lock);
@@ -546,6 +606,8 @@ static struct ovl_node *ovl_node_hash_new(struct ovl_fs *ofs,
 	parent->refs++;
 	n->nlookup = 1;
 	ovl_hash_insert(ofs, n);
+	if (n->uino)
+		ovl_ihash_insert(ofs, n);
 	n->all_next = ofs->all;
 	if (ofs->all)
 		ofs->all->all_prev = n;
@@ -1047,4 +1109,49 @@ int ovl_node_pin(struct ovl_fs *ofs, struct ovl_node *node)
 	if (fd >= 0)
 		close(fd);
 	return 0;
+}
+
+/**
+ * ovl_node_set_linked - @node's upper inode got another name (link())
+ * @ofs: the mount
+ * @node: a non-directory node with an upper object
+ * @ino: the upper inode number
+ *
+ * Registers the node so that a later lookup of any other name of the
+ * same upper inode returns it: the kernel must see one inode, or it
+ * caches data and attributes of each name separately.
+ */
+void ovl_node_set_linked(struct ovl_fs *ofs, struct ovl_node *node, ino_t ino)
+{
+	pthread_mutex_lock(&ofs->tree_lock);
+	if (!node->ihashed && !ovl_ihash_find(ofs, ino, node->type)) {
+		node->uino = ino;
+		ovl_ihash_insert(ofs, node);
+	}
+	pthread_mutex_unlock(&ofs->tree_lock);
+}
+
+/**
+ * ovl_node_dino - the d_ino readdir shows for an upper entry
+ * @ofs: the mount
+ * @dir: the directory node being listed
+ * @name: the entry
+ * @ino: the composed inode number of the real upper entry
+ *
+ * A non-directory copied up during this mount keeps its lower inode
+ * number while its node lives (ovl_node_stat()); readdir must agree.
+ *
+ * Return: the number to show.
+ */
+ino_t ovl_node_dino(struct ovl_fs *ofs, struct ovl_node *dir, const char *name,
+		    ino_t ino)
+{
+	struct ovl_node *n;
+
+	pthread_mutex_lock(&ofs->tree_lock);
+	n = ovl_hash_find(ofs, dir, name);
+	if (n && !S_ISDIR(n->type) && n->origin_ino && n->nr_lower)
+		ino = ovl_compose_ino(ofs, n->lower[0].layer, n->origin_ino);
+	pthread_mutex_unlock(&ofs->tree_lock);
+	return ino;
 }

@@ -84,6 +84,9 @@ int ovl_real_get(struct ovl_fs *ofs, struct ovl_node *node, bool lock,
 void ovl_real_put(struct ovl_fs *ofs, struct ovl_real *r);
 int ovl_real_open(const struct ovl_real *r, int flags);
 int ovl_node_pin(struct ovl_fs *ofs, struct ovl_node *node);
+ino_t ovl_node_dino(struct ovl_fs *ofs, struct ovl_node *dir, const char *name,
+		    ino_t ino);
+void ovl_node_set_linked(struct ovl_fs *ofs, struct ovl_node *node, ino_t ino);
 void ovl_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
 void ovl_op_forget_one(struct ovl_fs *ofs, struct ovl_node *node,
 		       uint64_t nlookup);

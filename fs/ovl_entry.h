@@ -51,6 +51,15 @@ struct ovl_node {
 	struct ovl_node *hnext; /* hash chain; protected by tree_lock */
 	bool hashed; /* in the hash table; protected by tree_lock */
 	struct ovl_node *all_prev, *all_next; /* ofs->all; tree_lock */
+	/*
+	 * Upper inode number of a non-directory that has (or had) more
+	 * than one link, 0 otherwise; such nodes are also in ofs->ihash,
+	 * so every name of one upper inode gives the same FUSE node.
+	 * Protected by tree_lock.
+	 */
+	ino_t uino;
+	bool ihashed;
+	struct ovl_node *ihnext;
 	uint64_t nlookup; /* kernel lookups; protected by tree_lock */
 	uint64_t refs; /* children + open handles; protected by tree_lock */
 
@@ -77,6 +86,12 @@ struct ovl_node {
 	 */
 	struct ovl_path *lower;
 	unsigned int lower_slot; /* non-dirs: index in parent->lower */
+	/*
+	 * Non-directories found in a lower layer: the lower inode number,
+	 * shown as st_ino (and d_ino) also after copy-up for as long as
+	 * the node lives, like the kernel's copy-up origin. Immutable.
+	 */
+	ino_t origin_ino;
 	/*
 	 * Non-directories keep no fd: they are reached through their
 	 * parent's directory fd and their name (ovl_real_get()), so the
@@ -156,6 +171,7 @@ struct ovl_fs {
 	size_t hash_size; /* protected by tree_lock */
 	size_t hash_count; /* protected by tree_lock */
 	struct ovl_node *all; /* every non-root node; protected by tree_lock */
+	struct ovl_node *ihash[1024]; /* by uino; protected by tree_lock */
 	_Atomic uint64_t tmp_seq; /* unique temp names in work/ */
 };
 

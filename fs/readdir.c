@@ -193,9 +193,11 @@ static void ovl_dir_merge_ino(struct ovl_fs *ofs, int ufd,
 	close(fd);
 }
 
-static int ovl_dir_read_layer(struct ovl_fs *ofs, struct ovl_dir *d, int fd,
-			      unsigned int layer, int ufd)
+static int ovl_dir_read_layer(struct ovl_fs *ofs, struct ovl_node *node,
+			      struct ovl_dir *d, int fd, unsigned int layer,
+			      int ufd)
 {
+	ino_t ino;
 	struct ovl_dirent *old;
 	struct dirent *de;
 	unsigned char type;
@@ -218,9 +220,10 @@ static int ovl_dir_read_layer(struct ovl_fs *ofs, struct ovl_dir *d, int fd,
 					old->merge = false;
 			}
 		} else {
-			r = ovl_dir_add(d, de->d_name,
-					ovl_compose_ino(ofs, layer, de->d_ino),
-					type, c == 0, &old);
+			ino = ovl_compose_ino(ofs, layer, de->d_ino);
+			if (layer == 0 && c == 1 && type != DT_DIR)
+				ino = ovl_node_dino(ofs, node, de->d_name, ino);
+			r = ovl_dir_add(d, de->d_name, ino, type, c == 0, &old);
 			if (r == 1 && layer == 0 && c == 1 && type == DT_DIR)
 				old->merge = true;
 			else if (r == 0 && old->merge)
@@ -244,9 +247,9 @@ static int ovl_dir_load(struct ovl_fs *ofs, struct ovl_node *node,
 
 	ovl_dir_clear(d);
 	if (ufd >= 0)
-		r = ovl_dir_read_layer(ofs, d, ufd, 0, ufd);
+		r = ovl_dir_read_layer(ofs, node, d, ufd, 0, ufd);
 	for (unsigned int i = 0; i < node->nr_lower && r == 0; i++)
-		r = ovl_dir_read_layer(ofs, d, node->lower[i].fd,
+		r = ovl_dir_read_layer(ofs, node, d, node->lower[i].fd,
 				       node->lower[i].layer, ufd);
 	if (r < 0)
 		ovl_dir_clear(d);
@@ -375,6 +378,7 @@ static int ovl_dir_fill_stream(fuse_req_t req, struct ovl_fs *ofs,
 			       bool plus, char *buf, size_t size, off_t off,
 			       size_t *ret_len)
 {
+	ino_t ino;
 	struct dirent *de;
 	unsigned char type;
 	size_t len = 0, n;
@@ -401,10 +405,11 @@ static int ovl_dir_fill_stream(fuse_req_t req, struct ovl_fs *ofs,
 		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
 		    ovl_dir_classify(d->dp, de, &type) <= 0)
 			continue;
+		ino = ovl_compose_ino(ofs, d->layer, de->d_ino);
+		if (d->layer == 0 && type != DT_DIR)
+			ino = ovl_node_dino(ofs, node, de->d_name, ino);
 		n = ovl_dir_emit(req, ofs, node, plus, buf + len, size - len,
-				 de->d_name,
-				 ovl_compose_ino(ofs, d->layer, de->d_ino),
-				 type, telldir(d->dp));
+				 de->d_name, ino, type, telldir(d->dp));
 		if (!n) {
 			seekdir(d->dp, pos);
 			break;
