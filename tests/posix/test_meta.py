@@ -239,6 +239,68 @@ def test_setgid_sticky_chown(tmp_path, mode):
         shutil.rmtree(base, ignore_errors=True)
 
 
+def _suid_dev_probe(s):
+    shutil.copy2("/usr/bin/id", os.path.join(s.lowers[0], "id"))
+    os.chmod(os.path.join(s.lowers[0], "id"), 0o4755)
+    os.mknod(os.path.join(s.lowers[0], "null"), stat.S_IFCHR | 0o666,
+             os.makedev(1, 3))
+    r = {}
+    with s.mount() as m:
+        rf, wf = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.close(rf)
+                os.dup2(wf, 1)
+                os.setgroups([])
+                os.setresgid(2000, 2000, 2000)
+                os.setresuid(2000, 2000, 2000)
+                os.execv(os.path.join(m.mnt, "id"), ["id", "-u"])
+            finally:
+                os._exit(127)
+        os.close(wf)
+        out = b""
+        while True:
+            b = os.read(rf, 256)
+            if not b:
+                break
+            out += b
+        os.close(rf)
+        os.waitpid(pid, 0)
+        r["setuid_euid"] = out.strip()
+
+        def wr():
+            fd = os.open(os.path.join(m.mnt, "null"), os.O_WRONLY)
+            try:
+                return os.write(fd, b"x")
+            finally:
+                os.close(fd)
+        r["device_write"] = res(wr)
+    return r
+
+
+def _world_base():
+    base = tempfile.mkdtemp(prefix="errovl-posix-", dir="/tmp")
+    os.chmod(base, 0o755)
+    return base
+
+
+@pytest.mark.parametrize("opts", [
+    pytest.param(("allow_other", "suid", "dev"), id="suid-dev"),
+    pytest.param(("allow_other",), id="default", marks=pytest.mark.xfail(
+        strict=True, reason="P12: errovl mounts nosuid,nodev by default "
+        "(libfuse default), the kernel does not"))])
+def test_setuid_and_device_nodes(opts):
+    """A set-uid lower binary run by another user gets euid 0 and a
+    lower char device node (1:3) can be written, like on kernel
+    overlayfs: with -o suid,dev, and by default."""
+    base = _world_base()
+    try:
+        run_pair(pathlib.Path(base), "k-e", _suid_dev_probe, eopts=opts)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
 # ------------------------------------------------------------- POSIX ACLs
 
 AC = {"plain": "p\n", "acl": "has acl\n", "d/": Dir(), "dd/": Dir()}
