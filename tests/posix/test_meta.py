@@ -133,6 +133,15 @@ SG = {"sg/": Dir(mode=0o2775, gid=1234), "sg/old": File("o\n", gid=1234),
       "sgnx": File("s\n", mode=0o2644, uid=1000, gid=1000)}
 
 
+def _world_base():
+    """A fresh 0755 dir under /tmp: pytest's tmp dirs are 0700 root, so
+    other users could not reach mounts made there.  The caller removes
+    it."""
+    base = tempfile.mkdtemp(prefix="errovl-posix-", dir="/tmp")
+    os.chmod(base, 0o755)
+    return base
+
+
 def _as_user(uid, fn):
     """Runs fn() in a child with real/effective uid and gid @uid; returns
     its errno (0 on success)."""
@@ -228,11 +237,8 @@ def test_setgid_sticky_chown(tmp_path, mode):
     """setgid dir: gid inheritance and S_ISGID on new subdirs (root and
     a user); sticky dir: a user may not unlink/rename another's file;
     chown/chgrp clear set-id bits; S_ISGID kept/dropped on chmod."""
-    # pytest's tmp dirs are 0700 root: other users could not reach the
-    # mount, so this test works under a world-searchable dir of its own
-    base = tempfile.mkdtemp(prefix="errovl-posix-", dir="/tmp")
+    base = _world_base()
     try:
-        os.chmod(base, 0o755)
         run_pair(pathlib.Path(base), mode, _setid_probe, lowers=[SG],
                  eopts=("allow_other",))
     finally:
@@ -277,12 +283,6 @@ def _suid_dev_probe(s):
                 os.close(fd)
         r["device_write"] = res(wr)
     return r
-
-
-def _world_base():
-    base = tempfile.mkdtemp(prefix="errovl-posix-", dir="/tmp")
-    os.chmod(base, 0o755)
-    return base
 
 
 @pytest.mark.parametrize("opts", [
@@ -390,9 +390,8 @@ def test_acl_enforced(mode):
     beyond the mode (read, create in a dir) and a deny below it, set on
     the lower or through the mount."""
     testlib.require_tools("setfacl", "getfacl")
-    base = tempfile.mkdtemp(prefix="errovl-posix-", dir="/tmp")
+    base = _world_base()
     try:
-        os.chmod(base, 0o755)
         run_pair(pathlib.Path(base), mode, _acl_enforce_probe,
                  lowers=[ACE], eopts=("allow_other",))
     finally:
