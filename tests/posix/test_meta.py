@@ -301,6 +301,49 @@ def test_setuid_and_device_nodes(opts):
         shutil.rmtree(base, ignore_errors=True)
 
 
+UC = {"home/": Dir(mode=0o755), "home/u/": Dir(mode=0o700, uid=1000,
+                                               gid=1000),
+      "home/u/sub/": Dir(mode=0o750, uid=1000, gid=100),
+      "home/u/sub/f": File("f\n", mode=0o600, uid=1000, gid=1000),
+      "shared/": Dir(mode=0o1777)}
+
+
+def _user_copyup_probe(s):
+    r = {}
+    with s.mount() as m:
+        p = lambda n: os.path.join(m.mnt, n)  # noqa: E731
+
+        def append():
+            with open(p("home/u/sub/f"), "a") as f:
+                f.write("by user\n")
+        r["append"] = _as_user(1000, append)
+        r["create"] = _as_user(1000, lambda: os.close(os.open(
+            p("home/u/sub/new"), os.O_CREAT | os.O_WRONLY, 0o640)))
+        r["mkdir_shared"] = _as_user(1000, lambda: os.mkdir(
+            p("shared/mine"), 0o700))
+        r["other_user_denied"] = _as_user(1001, lambda: os.listdir(
+            p("home/u")))
+        r["merged"] = {n: res(_own, p(n)) for n in (
+            "home/u", "home/u/sub", "home/u/sub/f", "home/u/sub/new",
+            "shared/mine")}
+    r["upper"] = {n: res(_own, os.path.join(s.upper, n)) for n in (
+        "home", "home/u", "home/u/sub", "home/u/sub/f", "home/u/sub/new",
+        "shared", "shared/mine")}
+    return r
+
+
+def test_copy_up_by_another_user():
+    """Another user writes their lower file (copy-up of the file and its
+    parent chain), creates a file and a dir: owners and modes in the
+    mount and on the upper are the kernel's."""
+    base = _world_base()
+    try:
+        run_pair(pathlib.Path(base), "k-e", _user_copyup_probe, lowers=[UC],
+                 eopts=("allow_other",))
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
 # ------------------------------------------------------------- POSIX ACLs
 
 AC = {"plain": "p\n", "acl": "has acl\n", "d/": Dir(), "dd/": Dir()}
