@@ -16,7 +16,7 @@ import pytest
 import testlib
 from posixlib import (UTIME_NOW, UTIME_OMIT, cap_v2, linkat_empty_path,
                       params, read, res, run_pair, utimensat)
-from testlib.layers import Dir, File, Symlink
+from testlib.layers import Dir, Fifo, File, Symlink
 
 # -------------------------------------------------------------- O_TMPFILE
 
@@ -339,6 +339,49 @@ def test_copy_up_by_another_user():
     base = _world_base()
     try:
         run_pair(pathlib.Path(base), "k-e", _user_copyup_probe, lowers=[UC],
+                 eopts=("allow_other",))
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+XP = {"pub": File("p\n", mode=0o666, uid=1000, gid=1000),
+      "priv": File("q\n", mode=0o644, uid=1000, gid=1000,
+                   xattrs={"user.k": "v"}),
+      "sym": Symlink("pub"), "fifo": Fifo(mode=0o666)}
+
+
+def _xattr_perm_probe(s):
+    r = {}
+    with s.mount() as m:
+        p = lambda n: os.path.join(m.mnt, n)  # noqa: E731
+
+        def sx(n, name, follow=True):
+            return lambda: os.setxattr(p(n), name, b"1",
+                                       follow_symlinks=follow)
+        r["user_on_writable"] = _as_user(2000, sx("pub", "user.a"))
+        r["user_on_readonly"] = _as_user(2000, sx("priv", "user.a"))
+        r["user_get_readable"] = _as_user(2000, lambda: os.getxattr(
+            p("priv"), "user.k"))
+        r["user_remove_readonly"] = _as_user(2000, lambda: os.removexattr(
+            p("priv"), "user.k"))
+        r["trusted_as_user"] = _as_user(2000, sx("pub", "trusted.a"))
+        r["security_as_user"] = _as_user(2000, sx("pub", "security.a"))
+        r["user_on_symlink"] = res(sx("sym", "user.a", False))
+        r["user_on_fifo"] = res(sx("fifo", "user.a"))
+        r["trusted_as_root"] = res(sx("pub", "trusted.a"))
+        r["pub"] = sorted(os.listxattr(p("pub")))
+        r["owner_on_readonly_mode"] = _as_user(1000, lambda: (
+            os.chmod(p("priv"), 0o444), sx("priv", "user.b")()))
+    return r
+
+
+def test_xattr_permissions():
+    """user.* needs write access (not allowed on symlinks and fifos),
+    trusted.* and security.* need privilege: checked for another user
+    and root, through the mount."""
+    base = _world_base()
+    try:
+        run_pair(pathlib.Path(base), "k-e", _xattr_perm_probe, lowers=[XP],
                  eopts=("allow_other",))
     finally:
         shutil.rmtree(base, ignore_errors=True)
