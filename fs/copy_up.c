@@ -99,10 +99,12 @@ out_free:
 	return r;
 }
 
-/* Copies [off, end) with copy_file_range, falling back to read/write. */
-static int ovl_copy_range(int src, int dst, off_t off, off_t end)
+/*
+ * Copies [off, end) with copy_file_range, falling back to read/write
+ * through *@buf (allocated on first use; the caller frees it).
+ */
+static int ovl_copy_range(int src, int dst, off_t off, off_t end, char **buf)
 {
-	static __thread char *buf;
 	bool fallback = false;
 
 	while (off < end) {
@@ -120,13 +122,13 @@ static int ovl_copy_range(int src, int dst, off_t off, off_t end)
 				continue;
 			}
 		} else {
-			if (!buf)
-				buf = malloc(OVL_COPY_CHUNK);
-			if (!buf)
+			if (!*buf)
+				*buf = malloc(OVL_COPY_CHUNK);
+			if (!*buf)
 				return -ENOMEM;
-			n = pread(src, buf, want, off);
+			n = pread(src, *buf, want, off);
 			if (n > 0) {
-				ssize_t w = pwrite(dst, buf, n, off);
+				ssize_t w = pwrite(dst, *buf, n, off);
 
 				if (w < 0)
 					return -errno;
@@ -148,6 +150,7 @@ static int ovl_copy_range(int src, int dst, off_t off, off_t end)
 static int ovl_copy_data(struct ovl_fs *ofs, int src, int dst, off_t size)
 {
 	off_t off = 0, data, hole;
+	char *buf = NULL;
 	int r;
 
 	r = ovl_fault(ofs, OVL_FAULT_COPY_UP);
@@ -172,11 +175,14 @@ static int ovl_copy_data(struct ovl_fs *ofs, int src, int dst, off_t size)
 		}
 		if (hole > size)
 			hole = size;
-		r = ovl_copy_range(src, dst, data, hole);
+		r = ovl_copy_range(src, dst, data, hole, &buf);
 		if (r < 0)
-			return r;
+			break;
 		off = hole;
 	}
+	free(buf);
+	if (r < 0)
+		return r;
 	/* Sets the size, trailing hole included. */
 	return ftruncate(dst, size) < 0 ? -errno : 0;
 }
@@ -234,6 +240,13 @@ static int ovl_copy_up_attrs(struct ovl_fs *ofs, int src, const struct stat *st,
 	struct timespec tv[2] = {st->st_atim, st->st_mtim};
 	int fd, r;
 
+	/*
+	 * Owner first: chown(2) from userspace drops security.capability,
+	 * which the xattr copy then restores.
+	 */
+	if (fchownat(ofs->work_fd, tmp, st->st_uid, st->st_gid,
+		     AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
 	fd = openat(ofs->work_fd, tmp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -241,10 +254,7 @@ static int ovl_copy_up_attrs(struct ovl_fs *ofs, int src, const struct stat *st,
 	close(fd);
 	if (r < 0)
 		return r;
-	if (fchownat(ofs->work_fd, tmp, st->st_uid, st->st_gid,
-		     AT_SYMLINK_NOFOLLOW) < 0)
-		return -errno;
-	/* After chown, which clears set-id bits. */
+	/* After chown, which clears set-id bits; ACL masks follow the mode. */
 	if (!S_ISLNK(st->st_mode) &&
 	    fchmodat(ofs->work_fd, tmp, st->st_mode & 07777, 0) < 0)
 		return -errno;

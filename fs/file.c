@@ -4,7 +4,9 @@
  * There is no flush handler: before FLUSH the kernel writes dirty pages
  * back and reports writeback errors on close() itself, so a FLUSH
  * round trip per close would add nothing (without the handler the
- * kernel stops sending it).
+ * kernel stops sending it). There is no lseek handler either: the
+ * kernel's own SEEK_DATA/SEEK_HOLE sees pages still dirty in the
+ * writeback cache, which the upper file does not have yet.
  *
  * fi->fh points to a struct ovl_handle (ovl_entry.h) whose first member
  * is the errseq_t cursor ioctl.c uses; directories use the same struct.
@@ -106,14 +108,38 @@ static int ovl_do_open(struct ovl_fs *ofs, struct ovl_node *node,
 		if (r < 0)
 			return r;
 	}
-	r = ovl_real_get(ofs, node, true, &real);
-	if (r < 0)
-		return r;
-	fd = ovl_real_open(&real, ovl_open_flags(ofs, fi->flags));
-	layer = real.layer;
-	ovl_real_put(ofs, &real);
-	if (fd < 0)
-		return fd;
+	for (int tries = 0;; tries++) {
+		struct stat st;
+
+		r = ovl_real_get(ofs, node, true, &real);
+		if (r < 0)
+			return r;
+		/* O_NONBLOCK: a whiteout or fifo met by a race must not block. */
+		fd = ovl_real_open(&real,
+				   ovl_open_flags(ofs, fi->flags) |
+					   (real.name[0] ? O_NONBLOCK : 0));
+		layer = real.layer;
+		ovl_real_put(ofs, &real);
+		if (fd >= 0 && fstat(fd, &st) == 0 &&
+		    (st.st_mode & S_IFMT) == node->type) {
+			if (!(fi->flags & O_NONBLOCK))
+				(void)fcntl(fd, F_SETFL,
+					    fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+			break;
+		}
+		/*
+		 * The name went to another object meanwhile (unlink and
+		 * create racing this open): use the pin if the node got
+		 * one, else the object is gone.
+		 */
+		if (fd >= 0)
+			close(fd);
+		else if (fd != -ENXIO && fd != -ENOENT)
+			return fd;
+		if (tries ||
+		    __atomic_load_n(&node->pin_fd, __ATOMIC_ACQUIRE) < 0)
+			return -ENOENT;
+	}
 	if ((fi->flags & O_TRUNC) && write && ftruncate(fd, 0) < 0) {
 		r = -errno;
 		close(fd);
@@ -337,30 +363,4 @@ void ovl_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 	ovl_dbg(ofs, "fallocate(%lu, %#x, %lld, %lld) = %d", (unsigned long)ino,
 		mode, (long long)offset, (long long)length, r);
 	fuse_reply_err(req, -r);
-}
-
-/**
- * ovl_op_lseek - FUSE lseek: SEEK_DATA/SEEK_HOLE on the real file
- * @req: the request
- * @ino: node id of the object
- * @off: offset to start at
- * @whence: SEEK_DATA, SEEK_HOLE, ...
- * @fi: open file information; fi->fh is the struct ovl_handle
- *
- * Context: libfuse worker thread; replies exactly once.
- */
-void ovl_op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
-		  struct fuse_file_info *fi)
-{
-	struct ovl_fs *ofs = ovl_fs(req);
-	off_t r = lseek(ovl_fh(fi)->fd, off, whence);
-
-	if (r < 0)
-		r = -errno;
-	ovl_dbg(ofs, "lseek(%lu, %lld, %d) = %lld", (unsigned long)ino,
-		(long long)off, whence, (long long)r);
-	if (r < 0)
-		fuse_reply_err(req, (int)-r);
-	else
-		fuse_reply_lseek(req, r);
 }

@@ -141,8 +141,6 @@ void ovl_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 		  struct fuse_file_info *fi);
 void ovl_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 		      off_t length, struct fuse_file_info *fi);
-void ovl_op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
-		  struct fuse_file_info *fi);
 
 /* readdir.c */
 

@@ -158,8 +158,15 @@ static int ovl_clean_work(struct ovl_fs *ofs)
 	int fd, r = 0;
 
 	fd = openat(ofs->work_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
+	if (fd < 0) {
+		r = -errno;
+		ovl_log(LOG_ERR, "cannot open %s/work: %s%s",
+			ofs->config.workdir, strerror(-r),
+			r == -EACCES ? " (made by a privileged mount? "
+				       "chmod it 0700)"
+				     : "");
+		return r;
+	}
 	d = fdopendir(fd);
 	if (!d) {
 		r = -errno;
@@ -190,8 +197,14 @@ static int ovl_check_index(struct ovl_fs *ofs)
 
 	fd = openat(ofs->workdir_fd, "index",
 		    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : -errno;
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		r = -errno;
+		ovl_log(LOG_ERR, "cannot open %s/index: %s",
+			ofs->config.workdir, strerror(-r));
+		return r;
+	}
 	d = fdopendir(fd);
 	if (!d) {
 		r = -errno;
@@ -226,8 +239,12 @@ static int ovl_setup_upper(struct ovl_fs *ofs)
 			strerror(-r));
 		return r;
 	}
-	/* Mode 0, as the kernel creates it: only root looks inside. */
-	if ((mkdirat(ofs->workdir_fd, "work", 0) < 0 && errno != EEXIST) ||
+	/*
+	 * Mode 0, as the kernel creates it: only root looks inside. An
+	 * unprivileged daemon (userxattr) needs to enter it itself.
+	 */
+	if ((mkdirat(ofs->workdir_fd, "work", geteuid() ? 0700 : 0) < 0 &&
+	     errno != EEXIST) ||
 	    (mkdirat(ofs->workdir_fd, "errovl", 0700) < 0 && errno != EEXIST)) {
 		r = -errno;
 		ovl_log(LOG_ERR, "cannot create directories in workdir %s: %s",
@@ -397,6 +414,5 @@ const struct fuse_lowlevel_ops ovl_ops = {
 	.removexattr = ovl_op_removexattr,
 	.create = ovl_op_create,
 	.fallocate = ovl_op_fallocate,
-	.lseek = ovl_op_lseek,
 	.ioctl = ovl_op_ioctl,
 };
