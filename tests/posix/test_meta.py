@@ -562,6 +562,58 @@ def test_security_capability_upper_file(tmp_path, mode):
     run_pair(tmp_path, mode, _cap_upper_probe)
 
 
+def _chattr(*args):
+    r = subprocess.run(["chattr"] + list(args), capture_output=True,
+                       text=True)
+    return r.returncode == 0
+
+
+def _lsattr(p):
+    r = subprocess.run(["lsattr", "-d", p], capture_output=True, text=True)
+    if r.returncode:
+        return "E"
+    return "".join(c for c in r.stdout.split()[0] if c in "ia")
+
+
+def _protattr_probe(s):
+    r = {}
+    with s.mount() as m:
+        p = lambda n: os.path.join(m.mnt, n)  # noqa: E731
+        r["chattr_i"] = _chattr("+i", p("imm"))
+        r["lsattr_i"] = _lsattr(p("imm"))
+        r["write_imm"] = res(lambda: open(p("imm"), "a").close())
+        r["unlink_imm"] = res(os.unlink, p("imm"))
+        r["chmod_imm"] = res(os.chmod, p("imm"), 0o600)
+        r["chattr_a"] = _chattr("+a", p("app"))
+        r["append_app"] = res(lambda: open(p("app"), "a").write("x"))
+        r["trunc_app"] = res(os.truncate, p("app"), 0)
+        r["chattr_i_dir"] = _chattr("+i", p("d"))
+        r["create_in_imm_dir"] = res(lambda: open(p("d/new"), "w").close())
+    with s.mount() as m:
+        p = lambda n: os.path.join(m.mnt, n)  # noqa: E731
+        r["after_remount"] = (_lsattr(p("imm")), _lsattr(p("app")),
+                              _lsattr(p("d")))
+        r["unlink_imm_remount"] = res(os.unlink, p("imm"))
+        r["unchattr"] = (_chattr("-i", p("imm")), _chattr("-a", p("app")),
+                         _chattr("-i", p("d")))
+        r["unlink_after"] = res(os.unlink, p("imm"))
+        r["trunc_after"] = res(os.truncate, p("app"), 0)
+        r["create_after"] = res(lambda: open(p("d/new"), "w").close())
+    return r
+
+
+@pytest.mark.parametrize("mode", params(
+    "k-e", xfail="P13: FS_IOC_GETFLAGS/SETFLAGS unsupported (chattr, "
+    "lsattr: EOPNOTSUPP)"))
+def test_chattr_immutable_append_only(tmp_path, mode):
+    """chattr +i / +a on lower files and a lower dir through the mount:
+    writes, unlink, chmod, truncate, create refused; kept across a
+    remount; chattr -i/-a restores."""
+    testlib.require_tools("chattr", "lsattr")
+    run_pair(tmp_path, mode, _protattr_probe,
+             lowers=[{"imm": "i\n", "app": "a\n", "d/": Dir()}])
+
+
 # ------------------------------------------------- lower without xattrs
 
 class _Ramfs:
