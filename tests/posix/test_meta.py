@@ -610,8 +610,13 @@ def test_chattr_immutable_append_only(tmp_path, mode):
     writes, unlink, chmod, truncate, create refused; kept across a
     remount; chattr -i/-a restores."""
     testlib.require_tools("chattr", "lsattr")
-    run_pair(tmp_path, mode, _protattr_probe,
-             lowers=[{"imm": "i\n", "app": "a\n", "d/": Dir()}])
+    try:
+        run_pair(tmp_path, mode, _protattr_probe,
+                 lowers=[{"imm": "i\n", "app": "a\n", "d/": Dir()}])
+    finally:
+        # never leave immutable files behind in the temp dirs
+        subprocess.run(["chattr", "-R", "-f", "-i", "-a", str(tmp_path)],
+                       capture_output=True)
 
 
 # ------------------------------------------------- lower without xattrs
