@@ -230,6 +230,7 @@ sc("ino_hardlinked_lower_names", [("ino_mark", "h1", "h"),
                                   ("ino_same", "h2", "h"),
                                   ("append", "h1", "z"),
                                   ("ino_same", "h1", "h"),
+                                  ("ino_same", "h2", "h"),
                                   ("dino_check", "")], lowers=[HL],
    tmpfs=False)
 sc("hardlinked_lower_chmod_one_name", [("chmod", "h1", 0o600),
@@ -283,7 +284,7 @@ sc("create_over_lower_whiteout", [("create", "gone", "back"),
 sc("unlink_file_from_bottom_layer", [("unlink", "c"), ("readdir", "")],
    lowers=[TOP, LOW])
 known_bug(S, "D8", "fd_after_rename_over_lower")
-known_bug(S, "D9", "ino_stable_across_file_copyup", "ino_rename_keeps_inode")
+known_bug(S, "D13", "ino_hardlinked_lower_names")
 
 
 @pytest.mark.parametrize("mode,sc", mode_params(

@@ -12,11 +12,23 @@ import pytest
 import diffharness as H
 import testlib
 from test_diff_dirs import S as DIR_SCENARIOS
+from test_diff_files import S as FILE_SCENARIOS
+from test_diff_rename import S as RENAME_SCENARIOS
 
 FOFS = shutil.which("fuse-overlayfs")
 
-PICK = [sc for sc in DIR_SCENARIOS
-        if not sc.name.startswith(("seekdir", "twelve", "deep"))]
+# Left out: hard links (fuse-overlayfs keeps them linked in memory while
+# the upper it writes breaks them, so its live view is not what any
+# reader of that upper can show), big files (time), pure seekdir checks.
+PICK = [sc for sc in DIR_SCENARIOS + FILE_SCENARIOS + RENAME_SCENARIOS
+        if not sc.name.startswith(("seekdir", "twelve", "deep", "copyup_big",
+                                   "copyup_sparse"))
+        and "hardlink" not in sc.name and "link_" not in sc.name
+        and "h1" not in str(sc.ops)
+        # fuse-overlayfs 1.10 exchanges a file with a lower dir (the kernel
+        # says EXDEV) and then shows a "directory" whose readdir fails
+        # with ENOTDIR: no sane reference view
+        and sc.name != "exchange_file_and_lower_dir"]
 
 
 def _fofs_mount(base, lowers, upper, work, mnt, wh_files):

@@ -125,8 +125,6 @@ def _known_race(b):
     """The entry of a known errovl race that explains the unexpected errno
     b = (op, errno name, ...), or None."""
     op, name = b[0], b[1]
-    if name == "EIO" and op in ("stat", "readdir"):
-        return "D7"
     if name == "ENXIO" and op in ("create", "append", "read", "truncate"):
         return "D11"
     if name == "EIO" and op in ("append", "create"):
@@ -254,9 +252,6 @@ def test_type_change_race_kernel_reference(tmp_path):
     assert set(total) <= {"ok", "ENOENT"}, total
 
 
-@pytest.mark.xfail(strict=False, reason="D7 in fs-discrepancies.md: EIO "
-                   "when a name changes type under a concurrent lstat "
-                   "(a race: not strict)")
 def test_type_change_race(tmp_path):
     """One process turns d/x from file to dir and back, two lstat it:
     only 0 and ENOENT are acceptable (kernel overlayfs gives nothing
@@ -285,22 +280,31 @@ def _open_append_loop(mnt, deadline, q):
     x = os.path.join(mnt, "d", "x")
     c = {}
     while time.monotonic() < deadline:
+        stage = "open"
         try:
             fd = os.open(x, os.O_WRONLY | os.O_APPEND)
-            os.close(fd)
+            try:
+                stage = "write"
+                os.write(fd, b"x" * 3000)
+            finally:
+                stage = "close"
+                os.close(fd)
             k = "ok"
         except OSError as e:
             k = errno.errorcode.get(e.errno, str(e.errno))
+            if k != "ENOENT":
+                k = stage + ":" + k
         c[k] = c.get(k, 0) + 1
     q.put(c)
 
 
-@pytest.mark.xfail(strict=False, reason="D11 in fs-discrepancies.md: "
-                   "ENXIO from open() racing with unlink+create of the "
-                   "name (a race: not strict)")
+@pytest.mark.xfail(strict=False, reason="D11/D12 in fs-discrepancies.md: "
+                   "ENXIO from open() or EIO from close() racing with "
+                   "unlink+create of the name (a race: not strict)")
 def test_open_unlink_race(tmp_path):
-    """One process unlinks and recreates d/x, two open it O_APPEND: only
-    0 and ENOENT are acceptable (kernel overlayfs: only those)."""
+    """One process unlinks and recreates d/x, two open it O_APPEND, write
+    and close: only 0 and ENOENT are acceptable (kernel overlayfs: only
+    those)."""
     testlib.require_daemon()
     lo = str(tmp_path / "l0")
     L.build(lo, {"d/x": "lower\n"})
