@@ -525,8 +525,7 @@ def _cap_probe(s):
     return r
 
 
-@pytest.mark.parametrize("mode", params(
-    "k-e", xfail="P4: security.capability lost on copy-up"))
+@pytest.mark.parametrize("mode", params("k-e"))
 def test_security_capability(tmp_path, mode):
     """A v2 security.capability on a lower file survives a chmod copy-up
     and is removed by a write (kernel killpriv); set through the mount."""
@@ -665,7 +664,7 @@ def _noxattr_probe(s):
 
 @pytest.mark.parametrize("mode", params(
     "k-e", xfail="P5: ACL getxattr on a no-xattr lower: EOPNOTSUPP, "
-    "not ENODATA (and the D10 leak)"))
+    "not ENODATA"))
 def test_lower_without_xattr_support(tmp_path, mode):
     """Lower layer on ramfs (no xattr handlers): getxattr/listxattr of
     lower-only objects give the kernel's answers, copy-up works."""
