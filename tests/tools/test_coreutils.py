@@ -90,9 +90,7 @@ SCRIPTS = [
     pytest.param(ACLS, id="default-acl", marks=pytest.mark.xfail(
         strict=True, reason="T5 in fs-discrepancies.md: a file created in "
         "a dir with a default ACL does not inherit it")),
-    pytest.param(INODES, id="inode-after-copy-up", marks=pytest.mark.xfail(
-        strict=True, reason="T6 in fs-discrepancies.md: st_ino of a "
-        "copied-up file changes")),
+    pytest.param(INODES, id="inode-after-copy-up"),
 ]
 
 

@@ -159,9 +159,6 @@ def test_git_fresh_repo_in_mount(tmp_path, mode):
     _fresh(tmp_path, mode, FRESH)
 
 
-@pytest.mark.xfail(strict=True, reason="T1 in fs-discrepancies.md: the "
-                   "other name of a hard link made in the mount shows "
-                   "stale content and attributes")
 @pytest.mark.parametrize("mode", T.MODES)
 def test_git_fresh_repo_with_hard_links(tmp_path, mode):
     _fresh(tmp_path, mode, FRESH_LINKS)

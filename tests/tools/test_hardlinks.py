@@ -104,9 +104,6 @@ def _link_then_write(mnt, side):
     return out
 
 
-@pytest.mark.xfail(strict=True, reason="T1 in fs-discrepancies.md: the "
-                   "other name of a hard link made in the mount shows "
-                   "stale content and attributes")
 @pytest.mark.parametrize("where", ["new-file", "lower-file"])
 @pytest.mark.parametrize("mode", T.MODES)
 def test_link_in_mount_shares_data(tmp_path, mode, where):
@@ -129,8 +126,6 @@ def _lower_links(mnt, side):
     return out
 
 
-@pytest.mark.xfail(strict=True, reason="T2 in fs-discrepancies.md: st_nlink "
-                   "of a renamed lower hard link stays 2 (cached)")
 @pytest.mark.parametrize("mode", T.MODES)
 def test_lower_links_renamed_and_chmod(tmp_path, mode):
     lower = str(tmp_path / "lower")

@@ -135,8 +135,6 @@ def _two_processes(env):
     return action
 
 
-@pytest.mark.xfail(strict=True, reason="T6 in fs-discrepancies.md: st_ino "
-                   "of a copied-up file changes, sqlite then keeps -wal/-shm")
 @pytest.mark.parametrize("mode", T.MODES)
 def test_sqlite_wal_two_processes(tmp_path, mode):
     testlib.require_tools("sqlite3")
