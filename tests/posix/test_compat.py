@@ -198,8 +198,8 @@ def _userxattr_probe(s):
         r["d"] = sorted(os.listdir(p("d")))
         r["unlink"] = res(os.unlink, p("x"))
         r["list_o"] = sorted(os.listxattr(p("o")))
-        r["set_private"] = res(os.setxattr, p("x2") if False else p("o"),
-                               "user.overlay.opaque", b"n")
+        r["set_private"] = res(os.setxattr, p("o"), "user.overlay.opaque",
+                               b"n")
     r["upper_d"] = upper_xattrs(os.path.join(s.upper, "d"), "")
     r["upper_x"] = os.path.lexists(os.path.join(s.upper, "x"))
     r["upper_tree"] = L.snapshot_tree(s.upper, keep=_ux_keep, nlink=False)

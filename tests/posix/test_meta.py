@@ -233,7 +233,7 @@ def _setid_probe(s):
 
 
 @pytest.mark.parametrize("mode", params("k-e"))
-def test_setgid_sticky_chown(tmp_path, mode):
+def test_setgid_sticky_chown(mode):
     """setgid dir: gid inheritance and S_ISGID on new subdirs (root and
     a user); sticky dir: a user may not unlink/rename another's file;
     chown/chgrp clear set-id bits; S_ISGID kept/dropped on chmod."""
