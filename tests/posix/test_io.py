@@ -152,6 +152,44 @@ def test_o_direct(tmp_path, mode):
     run_pair(tmp_path, mode, _odirect_probe, lowers=[MM])
 
 
+def _sendfile_probe(s):
+    r = {}
+    out_path = os.path.join(s.base, "outside")
+    with s.mount() as m:
+        p = lambda n: os.path.join(m.mnt, n)  # noqa: E731
+        src = os.open(p("a"), os.O_RDONLY)
+        dst = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            r["lower_to_outside"] = res(os.sendfile, dst, src, 100, 5000)
+            r["fadvise"] = res(os.posix_fadvise, src, 0, 0,
+                               os.POSIX_FADV_WILLNEED)
+            r["lease"] = res(fcntl.fcntl, src, fcntl.F_SETLEASE,
+                             fcntl.F_RDLCK)
+            r["getlease"] = res(fcntl.fcntl, src, fcntl.F_GETLEASE)
+            res(fcntl.fcntl, src, fcntl.F_SETLEASE, fcntl.F_UNLCK)
+        finally:
+            os.close(src)
+            os.close(dst)
+        r["outside"] = digest(out_path)
+        src = os.open(out_path, os.O_RDONLY)
+        dst = os.open(p("b"), os.O_WRONLY)
+        try:
+            r["outside_to_lower"] = res(os.sendfile, dst, src, 0, 5000)
+        finally:
+            os.close(src)
+            os.close(dst)
+        r["b"] = digest(p("b"))
+    r["upper_b"] = digest(os.path.join(s.upper, "b"))
+    return r
+
+
+@pytest.mark.parametrize("mode", params("k-e"))
+def test_sendfile_fadvise_lease(tmp_path, mode):
+    """sendfile(2) from a lower file out of the mount and into a lower
+    file (copy-up); posix_fadvise; F_SETLEASE/F_GETLEASE read lease."""
+    run_pair(tmp_path, mode, _sendfile_probe, lowers=[MM])
+
+
 # ----------------------------------------------------------------- locks
 
 LK = {"lower": "lower file data\n", "lower2": "another\n",
