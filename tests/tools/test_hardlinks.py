@@ -111,9 +111,25 @@ def test_link_in_mount_shares_data(tmp_path, mode, where):
     os.makedirs(lower)
     if where == "lower-file":
         L.build(str(lower), {"a": "0\n"})
-    res = T.both(tmp_path, mode, [str(lower)], _link_then_write)
+    res = T.both(tmp_path, mode, [str(lower)], _link_then_write,
+                 verify=_after_remount)
     assert [r[0] for r in res["k"][0]] == ["1\n", "2\n", "3\n"]
+    assert res["k2"][0][0] == "3\n" and res["k2"][0][2], res["k2"]
     T.assert_same(res, "reads through the other name")
+
+
+def _after_remount(mnt, side):
+    """Both names after a remount: one inode, the last data; a write
+    through a is read through b."""
+    a, b = os.path.join(mnt, "a"), os.path.join(mnt, "b")
+    with open(b) as f:
+        got = f.read()
+    sa, sb = os.stat(a), os.stat(b)
+    with open(a, "w") as f:
+        f.write("9\n")
+    with open(b) as f:
+        again = f.read()
+    return got, sa.st_nlink, sa.st_ino == sb.st_ino, again
 
 
 def _lower_links(mnt, side):
