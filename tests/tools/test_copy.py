@@ -70,3 +70,59 @@ def test_cp_a_and_rsync_round_trip(tmp_path, mode):
     (st, out, err), _ = res["k"][0]
     assert st == 0, f"kernel run: {out} {err}"
     T.assert_same(res, "cp/rsync output and plain copy")
+
+
+TOP = {
+    "etc/hosts": "top hosts\n",
+    "etc/removed": L.Whiteout(),
+    "opt": L.Dir(opaque=True),
+    "opt/only-top": "t\n",
+    "usr/lib/new.so": L.File(b"\x7fELF top", mode=0o755),
+    "usr/lib/link": L.Symlink("new.so"),
+}
+BOTTOM = {
+    "etc/hosts": "bottom hosts\n",
+    "etc/removed": "hidden by a whiteout\n",
+    "etc/passwd": L.File("root:x:0:0\n", mode=0o600),
+    "opt/hidden": "hidden by the opaque dir\n",
+    "usr/lib/old.so": L.File(b"\x7fELF bottom", mode=0o755),
+    "usr/lib/old.so.1": L.Link("usr/lib/old.so"),
+}
+
+LAYERED = """
+set -e
+find . | sort
+tar -cf - --sort=name --numeric-owner --mtime=@0 . | tar -tvf - | \\
+    awk '{{print $1, $2, $3, $6, $7, $8}}'
+rsync -aHAX --numeric-ids -i ./ {plain}/ | sort
+rsync -aHAX --numeric-ids --delete -i --exclude=/opt {plain}/ ./ | sort
+cp -a usr usr2
+rm -r etc
+mkdir etc && echo new > etc/hosts
+find . | sort
+"""
+
+
+@pytest.mark.parametrize("mode", T.MODES)
+def test_tools_on_two_lower_layers(tmp_path, mode):
+    """Whiteouts and an opaque dir of the top lower layer hide entries of
+    the bottom one: tar, rsync and cp see only the merged view, and
+    replacing a merged dir works as on the kernel."""
+    testlib.require_tools("rsync", "tar")
+    testlib.require_daemon()
+    env = T.tool_env(tmp_path)
+    top, bottom = str(tmp_path / "top"), str(tmp_path / "bottom")
+    L.build(top, TOP)
+    L.build(bottom, BOTTOM)
+
+    def action(mnt, side):
+        plain = os.path.join(str(tmp_path), side + "-plain")
+        rel = os.path.relpath(plain, mnt)
+        r = T.run(LAYERED.format(plain=rel), mnt, env)
+        return (r[0], r[1].replace(rel, "PLAIN"),
+                r[2].replace(rel, "PLAIN")), T.merged_picture(plain)
+    res = T.both(tmp_path, mode, [top, bottom], action)
+    (st, out, err), _ = res["k"][0]
+    assert st == 0 and "removed" not in out and "hidden" not in out, \
+        out + err
+    T.assert_same(res, "tool output and plain copy")
