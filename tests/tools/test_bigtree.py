@@ -88,4 +88,5 @@ def test_25k_files_create_and_walk(tmp_path, mode):
         lim = _daemon_nofile(m.proc.pid)
         assert lim is None or lim < n, (
             f"the daemon may open {lim} fds: the tree does not exceed it")
+        assert "Too many open files" not in m.log(), m.log()[-2000:]
         T._finish_errovl(m)
