@@ -257,3 +257,30 @@ def test_dir_nlink_and_statvfs(tmp_path, mode):
     """st_nlink of merged, lower-only, upper-only dirs (find's leaf
     optimisation trusts it), before and after mkdir; statvfs f_namemax."""
     run_pair(tmp_path, mode, _nlink_probe, lowers=[NL], upper=NL_UPPER)
+
+
+def _upper_link_probe(s):
+    r = {}
+    ino = Inos()
+    with s.mount() as m:
+        p = lambda n: os.path.join(m.mnt, n)  # noqa: E731
+        with open(p("u1"), "w") as f:
+            f.write("upper\n")
+        r["link"] = _try(os.link, p("u1"), p("d/u2"))
+        r["both"] = _names(m, ["u1", "d/u2"], ino)
+        r["unlink_u1"] = _try(os.unlink, p("u1"))
+        r["left"] = _names(m, ["u1", "d/u2"], ino)
+        r["link_lower_then_unlink_lower_name"] = (
+            _try(os.link, p("other"), p("o2")), _try(os.unlink, p("other")))
+        r["o2"] = _names(m, ["other", "o2"], ino)
+    with s.mount() as m:
+        r["after_remount"] = _names(m, ["d/u2", "o2"], Inos())
+    return r
+
+
+@pytest.mark.parametrize("mode", params("k-e", "k-ev"))
+def test_link_then_unlink_nlink(tmp_path, mode):
+    """st_nlink of the remaining name drops when another name of the
+    inode is unlinked (upper file; lower file linked then its original
+    name unlinked), also after a remount."""
+    run_pair(tmp_path, mode, _upper_link_probe, lowers=[HL])
