@@ -284,7 +284,6 @@ sc("create_over_lower_whiteout", [("create", "gone", "back"),
 sc("unlink_file_from_bottom_layer", [("unlink", "c"), ("readdir", "")],
    lowers=[TOP, LOW])
 known_bug(S, "D8", "fd_after_rename_over_lower")
-known_bug(S, "D13", "ino_hardlinked_lower_names")
 
 
 @pytest.mark.parametrize("mode,sc", mode_params(

@@ -122,13 +122,10 @@ def _worker(mnt, seed, deadline, q):
 
 
 def _known_race(b):
-    """The entry of a known errovl race that explains the unexpected errno
-    b = (op, errno name, ...), or None."""
-    op, name = b[0], b[1]
-    if name == "ENXIO" and op in ("create", "append", "read", "truncate"):
-        return "D11"
-    if name == "EIO" and op in ("append", "create"):
-        return "D12"
+    """The discrepancy entry of a known errovl race that explains the
+    unexpected errno b = (op, errno name, path, path2), or None.  D7, D11
+    and D12 (EIO on stat, ENXIO on open, EIO on close) are fixed; list
+    here any race found again, with its entry."""
     return None
 
 
@@ -298,9 +295,6 @@ def _open_append_loop(mnt, deadline, q):
     q.put(c)
 
 
-@pytest.mark.xfail(strict=False, reason="D11/D12 in fs-discrepancies.md: "
-                   "ENXIO from open() or EIO from close() racing with "
-                   "unlink+create of the name (a race: not strict)")
 def test_open_unlink_race(tmp_path):
     """One process unlinks and recreates d/x, two open it O_APPEND, write
     and close: only 0 and ENOENT are acceptable (kernel overlayfs: only
