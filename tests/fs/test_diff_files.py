@@ -90,6 +90,13 @@ sc("create_file_in_deep_lower_dir", [("create", "d/sub/new", "deep"),
                                      ("readdir", "d/sub")])
 sc("create_file_mode_0600", [("create", "m", "", 0o600), ("stat", "m")])
 sc("create_in_missing_dir", [("create", "nodir/f", "x")])
+sc("create_name_max", [("create", "n" * 255, "x"), ("read", "n" * 255),
+                       ("mkdir", "d/" + "m" * 255), ("readdir", "d")])
+sc("create_name_too_long", [("create", "n" * 256, "x"),
+                            ("mkdir", "d/" + "m" * 256),
+                            ("stat", "q" * 256)])
+sc("rename_to_name_max_over_lower", [("rename", "a", "z" * 255),
+                                     ("read", "z" * 255), ("readdir", "")])
 sc("create_under_file_enotdir", [("create", "a/f", "x")])
 # unlink
 sc("unlink_lower_file_leaves_whiteout", [("unlink", "a"), ("stat", "a"),
