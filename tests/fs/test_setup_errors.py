@@ -118,19 +118,36 @@ def test_workdir_without_upperdir(d):
     _expect_setup_error(_o(d, upper=False) + [d["m"]], d["m"], "upperdir")
 
 
-RELATIVE = ("D6 in fs-discrepancies.md: errovl resolves relative layer "
-            "paths against its cwd (as kernel overlayfs does)")
+def test_relative_paths_resolve_against_cwd(d, tmp_path):
+    """Relative layer paths and mountpoint are resolved against the
+    daemon's working directory at startup, as kernel overlayfs does."""
+    binary = testlib.require_daemon()
+    with open(os.path.join(d["l"], "from_lower"), "w") as f:
+        f.write("lower\n")
+    p = subprocess.Popen([binary, "-f", "-o",
+                          "lowerdir=l,upperdir=u,workdir=w", "m"],
+                         cwd=str(tmp_path), stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        testlib.wait_for_mount(d["m"], p)
+        with open(os.path.join(d["m"], "from_lower")) as f:
+            assert f.read() == "lower\n"
+        with open(os.path.join(d["m"], "new"), "w") as f:
+            f.write("upper\n")
+    finally:
+        testlib.umount(d["m"]) or testlib.umount(d["m"], lazy=True)
+        try:
+            p.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+    assert p.returncode == 0, p.stderr.read()
+    with open(os.path.join(d["u"], "new")) as f:
+        assert f.read() == "upper\n"
 
 
-@pytest.mark.xfail(strict=True, reason=RELATIVE)
-def test_relative_lowerdir(d, tmp_path):
-    _expect_setup_error(_o(d, lower="l") + [d["m"]], d["m"], "l",
-                        cwd=str(tmp_path))
-
-
-@pytest.mark.xfail(strict=True, reason=RELATIVE)
-def test_relative_upperdir(d, tmp_path):
-    _expect_setup_error(_o(d, upper="u") + [d["m"]], d["m"], "u",
+def test_relative_missing_lowerdir_named(d, tmp_path):
+    _expect_setup_error(_o(d, lower="nope") + [d["m"]], d["m"], "nope",
                         cwd=str(tmp_path))
 
 
