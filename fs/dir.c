@@ -112,6 +112,7 @@ static int ovl_new_at(struct ovl_fs *ofs, fuse_req_t req,
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	mode_t mode = nw->mode & 07777;
+	char p[OVL_PROC_PATH_MAX];
 	struct stat pst;
 	gid_t gid = ctx->gid;
 	int fd = -1, r;
@@ -119,6 +120,17 @@ static int ovl_new_at(struct ovl_fs *ofs, fuse_req_t req,
 	r = ovl_node_stat(ofs, parent, &pst);
 	if (r < 0)
 		return r;
+	/*
+	 * With POSIX ACLs the kernel leaves the umask to us: it applies
+	 * unless the parent has a default ACL, which the filesystem then
+	 * applies instead, for objects created in place. One built in
+	 * work/ (over a whiteout) does not inherit it: umask it anyway.
+	 */
+	if (!S_ISLNK(nw->mode) &&
+	    (dirfd == ofs->work_fd ||
+	     getxattr(ovl_proc_path(p, ovl_node_upper(parent)),
+		      "system.posix_acl_default", NULL, 0) <= 0))
+		mode &= ~(ctx->umask & 0777);
 	if (pst.st_mode & S_ISGID) {
 		gid = pst.st_gid;
 		if (S_ISDIR(nw->mode))

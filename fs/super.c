@@ -373,10 +373,17 @@ static void ovl_op_init(void *userdata, struct fuse_conn_info *conn)
 	 * LOOKUP per entry.
 	 */
 	conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
-	/* The kernel applies the umask; the daemon runs with umask 0. */
-	conn->want &= ~FUSE_CAP_DONT_MASK;
-	/* ACLs are passed through as xattrs; permission checks use the mode. */
-	conn->want &= ~FUSE_CAP_POSIX_ACL;
+	/*
+	 * POSIX ACLs: the kernel enforces them (reading system.posix_acl_*
+	 * through getxattr) and leaves the umask to errovl, which applies
+	 * it unless the parent has a default ACL (dir.c). Without the
+	 * capability the kernel applies the umask and checks mode bits.
+	 */
+	if ((conn->capable & FUSE_CAP_POSIX_ACL) &&
+	    (conn->capable & FUSE_CAP_DONT_MASK))
+		conn->want |= FUSE_CAP_POSIX_ACL | FUSE_CAP_DONT_MASK;
+	else
+		conn->want &= ~(FUSE_CAP_POSIX_ACL | FUSE_CAP_DONT_MASK);
 	if (ofs->config.writeback &&
 	    !(conn->capable & FUSE_CAP_WRITEBACK_CACHE))
 		ovl_log(LOG_WARNING, "kernel lacks the FUSE writeback cache");

@@ -90,6 +90,9 @@ void ovl_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	if (n < 0)
 		n = -errno;
 	close(fd);
+	/* A layer without ACL support has no ACL, as the kernel says. */
+	if (n == -EOPNOTSUPP && !strncmp(name, "system.posix_acl_", 17))
+		n = -ENODATA;
 	if (caps && n == -ENODATA)
 		__atomic_store_n(&node->no_caps, 1, __ATOMIC_RELEASE);
 out_reply:
@@ -225,6 +228,10 @@ static int ovl_do_setxattr(struct ovl_fs *ofs, struct ovl_node *node,
 		r = setxattr(p, real, value, size, flags);
 	r = r < 0 ? -errno : 0;
 	close(fd);
+	/* An access ACL changes the mode: drop the kernel's cached one. */
+	if (r == 0 && !strncmp(name, "system.posix_acl_", 17) && ofs->se)
+		(void)fuse_lowlevel_notify_inval_inode(
+			ofs->se, ovl_node_ino(ofs, node), -1, 0);
 	return r;
 }
 
