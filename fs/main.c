@@ -77,8 +77,8 @@ static void ovl_main_usage(FILE *f)
 		"  threaded=0|1        multi-threaded loop (default 1)\n"
 		"  timeout=S           entry and attribute cache timeout "
 		"(default 3600)\n"
-		"  noacl               accepted: ACLs are plain xattrs, never "
-		"interpreted\n"
+		"  noacl               do not enforce POSIX ACLs (they stay "
+		"xattrs)\n"
 		"\n"
 		"FUSE and mount options passed on: allow_other, allow_root,\n"
 		"default_permissions (always on), fsname=, subtype=, "
@@ -187,7 +187,9 @@ static char *ovl_main_fuse_opts(struct ovl_config *cfg, const char *source)
 	bool has_subtype = strstr(user, "subtype=") != NULL;
 	char *s;
 
-	if (asprintf(&s, "default_permissions%s%s%s%s%s",
+	/* Like a kernel overlay mounted by root: set-id and devices work. */
+	if (asprintf(&s, "default_permissions%s%s%s%s%s%s",
+		     geteuid() == 0 ? ",suid,dev" : "",
 		     has_subtype ? "" : ",subtype=errovl",
 		     has_fsname ? "" : ",fsname=",
 		     has_fsname ? "" : (source ? source : "errovl"),

@@ -334,8 +334,10 @@ static int ovl_params_one(struct ovl_config *cfg, char *opt, char **ret_err)
 		cfg->userxattr = true;
 		return 0;
 	}
-	if (!strcmp(opt, "noacl") && !v)
-		return 0; /* ACLs are plain xattrs here; see errovl(8) */
+	if (!strcmp(opt, "noacl") && !v) {
+		cfg->noacl = true;
+		return 0;
+	}
 	if (!strcmp(opt, "harvest_interval") && v) {
 		char *end;
 		unsigned long s;

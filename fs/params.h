@@ -24,6 +24,7 @@ struct ovl_config {
 	bool writeback; /* -o writeback=0|1: FUSE writeback cache */
 	bool threaded; /* -o threaded=0|1: multi-threaded loop */
 	bool xino; /* compose st_ino when layers span devices */
+	bool noacl; /* -o noacl: do not enforce POSIX ACLs */
 	double timeout; /* -o timeout=SECONDS: entry and attr cache */
 	char *fuse_opts; /* options handed to libfuse, comma-separated */
 	unsigned int max_read; /* -o max_read=N (also given to libfuse), 0 */

@@ -379,7 +379,7 @@ static void ovl_op_init(void *userdata, struct fuse_conn_info *conn)
 	 * it unless the parent has a default ACL (dir.c). Without the
 	 * capability the kernel applies the umask and checks mode bits.
 	 */
-	if ((conn->capable & FUSE_CAP_POSIX_ACL) &&
+	if (!ofs->config.noacl && (conn->capable & FUSE_CAP_POSIX_ACL) &&
 	    (conn->capable & FUSE_CAP_DONT_MASK))
 		conn->want |= FUSE_CAP_POSIX_ACL | FUSE_CAP_DONT_MASK;
 	else
