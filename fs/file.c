@@ -81,6 +81,12 @@ int ovl_open_flags(struct ovl_fs *ofs, int flags)
 {
 	/* The object is resolved already: O_NOFOLLOW would hit /proc's link. */
 	flags &= ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_NOFOLLOW);
+	/*
+	 * FUSE already bypasses the page cache for O_DIRECT opens; the
+	 * data of a WRITE sits unaligned in libfuse's buffer, which the
+	 * real O_DIRECT file would refuse (EINVAL).
+	 */
+	flags &= ~O_DIRECT;
 	if (ofs->config.writeback) {
 		if ((flags & O_ACCMODE) == O_WRONLY)
 			flags = (flags & ~O_ACCMODE) | O_RDWR;
