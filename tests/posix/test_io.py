@@ -143,9 +143,7 @@ def _odirect_probe(s):
     return r
 
 
-@pytest.mark.parametrize("mode", params(
-    "k-e", "k-ev", xfail="P14: O_DIRECT write gives EINVAL (O_DIRECT "
-    "passed to the upper fd, unaligned FUSE buffer)"))
+@pytest.mark.parametrize("mode", params("k-e", "k-ev"))
 def test_o_direct(tmp_path, mode):
     """O_DIRECT: aligned read of a lower file, aligned write to a lower
     file opened O_RDWR (copy-up), data in the mount and on the upper."""

@@ -287,9 +287,7 @@ def _suid_dev_probe(s):
 
 @pytest.mark.parametrize("opts", [
     pytest.param(("allow_other", "suid", "dev"), id="suid-dev"),
-    pytest.param(("allow_other",), id="default", marks=pytest.mark.xfail(
-        strict=True, reason="P12: errovl mounts nosuid,nodev by default "
-        "(libfuse default), the kernel does not"))])
+    pytest.param(("allow_other",), id="default")])
 def test_setuid_and_device_nodes(opts):
     """A set-uid lower binary run by another user gets euid 0 and a
     lower char device node (1:3) can be written, like on kernel
@@ -437,8 +435,7 @@ def _acl_probe(s):
     return r
 
 
-@pytest.mark.parametrize("mode", params(
-    "k-e", xfail="P3: umask applied under a default ACL (mask too narrow)"))
+@pytest.mark.parametrize("mode", params("k-e"))
 def test_posix_acls(tmp_path, mode):
     """setfacl/getfacl of access and default ACLs through the mount,
     default ACL inherited by create and mkdir, a lower file's ACL kept by
@@ -468,9 +465,7 @@ def _acl_enforce_probe(s):
     return r
 
 
-@pytest.mark.parametrize("mode", params(
-    "k-e", xfail="P11: permission checks ignore ACL entries (grant and "
-    "deny)"))
+@pytest.mark.parametrize("mode", params("k-e"))
 def test_acl_enforced(mode):
     """Named-user ACL entries are enforced through the mount: a grant
     beyond the mode (read, create in a dir) and a deny below it, set on
@@ -662,9 +657,7 @@ def _noxattr_probe(s):
     return r
 
 
-@pytest.mark.parametrize("mode", params(
-    "k-e", xfail="P5: ACL getxattr on a no-xattr lower: EOPNOTSUPP, "
-    "not ENODATA"))
+@pytest.mark.parametrize("mode", params("k-e"))
 def test_lower_without_xattr_support(tmp_path, mode):
     """Lower layer on ramfs (no xattr handlers): getxattr/listxattr of
     lower-only objects give the kernel's answers, copy-up works."""
@@ -691,8 +684,7 @@ def _acl_chmod_probe(s):
     return r
 
 
-@pytest.mark.parametrize("mode", params(
-    "k-e", xfail="P9: st_mode stale after setfacl changes the ACL mask"))
+@pytest.mark.parametrize("mode", params("k-e"))
 def test_acl_chmod_updates_mask(tmp_path, mode):
     """chmod of a lower file with an extended ACL rewrites the ACL mask
     (copy-up keeps the named entries); setting the mask changes the
