@@ -105,7 +105,7 @@ static int ovl_do_open(struct ovl_fs *ofs, struct ovl_node *node,
 	struct ovl_real real;
 	struct ovl_handle *h;
 	unsigned int layer;
-	int fd, r;
+	int fd, oflags, r;
 
 	if (S_ISDIR(node->type))
 		return -EISDIR;
@@ -121,9 +121,18 @@ static int ovl_do_open(struct ovl_fs *ofs, struct ovl_node *node,
 		if (r < 0)
 			return r;
 		/* O_NONBLOCK: a whiteout or fifo met by a race must not block. */
-		fd = ovl_real_open(&real,
-				   ovl_open_flags(ofs, fi->flags) |
-					   (real.name[0] ? O_NONBLOCK : 0));
+		oflags = ovl_open_flags(ofs, fi->flags) |
+			 (real.name[0] ? O_NONBLOCK : 0);
+		fd = ovl_real_open(&real, oflags);
+		/*
+		 * An append-only (chattr +a) file opens for writing only
+		 * with O_APPEND, which the writeback cache strips: restore
+		 * it when the application asked for it. The kernel places
+		 * those writes at the end of the file anyway.
+		 */
+		if (fd == -EPERM && (fi->flags & O_APPEND) &&
+		    !(oflags & O_APPEND))
+			fd = ovl_real_open(&real, oflags | O_APPEND);
 		layer = real.layer;
 		ovl_real_put(ofs, &real);
 		if (fd >= 0 && fstat(fd, &st) == 0 &&

@@ -20,9 +20,20 @@
  *  - volatile: no sync; EIO on every call once an upper error was
  *    recorded, else 0 (overlayfs returns EIO, not the raw errno, from
  *    syncfs: an ENOSPC would be misleading after space was freed).
+ *
+ * The file attribute ioctls behind lsattr/chattr (FS_IOC_GETFLAGS,
+ * FS_IOC_SETFLAGS and their fsxattr forms) reach the daemon the same
+ * way: the kernel's fileattr code sends them as FUSE_IOCTL with an
+ * unsigned int (or struct fsxattr). They are applied to the real
+ * object; a set copies the object up first, as kernel overlayfs does,
+ * and keeps the flags on the real upper inode, so immutable and
+ * append-only files stay protected across remounts.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "errovl/control.h"
@@ -94,6 +105,55 @@ static int ovl_ioctl_fault(struct ovl_fs *ofs, const void *in_buf,
 	return ovl_fault_arm(ofs, f.site, f.error, f.count);
 }
 
+/*
+ * Apply a file attribute ioctl to the real object of @ino: @set copies
+ * it up first. @buf holds @size bytes in and out.
+ */
+static int ovl_ioctl_fileattr(fuse_req_t req, fuse_ino_t ino, unsigned int cmd,
+			      bool set, void *buf, size_t size)
+{
+	struct ovl_fs *ofs = fuse_req_userdata(req);
+	struct ovl_node *node = ovl_node(req, ino);
+	struct ovl_real real;
+	int fd, r;
+
+	if (!node)
+		return -EIO;
+	if (set) {
+		r = ovl_copy_up(ofs, node, true);
+		if (r < 0)
+			return r;
+	}
+	r = ovl_real_get(ofs, node, true, &real);
+	if (r < 0)
+		return r;
+	/* O_NONBLOCK: a fifo must not block the open. */
+	fd = ovl_real_open(&real, O_RDONLY | O_NONBLOCK);
+	ovl_real_put(ofs, &real);
+	if (fd < 0)
+		return fd;
+	r = ioctl(fd, cmd, buf) < 0 ? -errno : 0;
+	close(fd);
+	return r;
+}
+
+/* Size the kernel passes for a file attribute ioctl, or 0 if not one. */
+static size_t ovl_ioctl_fileattr_size(unsigned int cmd, bool *ret_set)
+{
+	switch (cmd) {
+	case FS_IOC_GETFLAGS:
+	case FS_IOC_SETFLAGS:
+		*ret_set = cmd == FS_IOC_SETFLAGS;
+		return sizeof(unsigned int);
+	case FS_IOC_FSGETXATTR:
+	case FS_IOC_FSSETXATTR:
+		*ret_set = cmd == FS_IOC_FSSETXATTR;
+		return sizeof(struct fsxattr);
+	default:
+		return 0;
+	}
+}
+
 /**
  * ovl_op_ioctl - FUSE ioctl handler: the errovl control interface
  * @req: the request, replied to exactly once
@@ -107,18 +167,43 @@ static int ovl_ioctl_fault(struct ovl_fs *ofs, const void *in_buf,
  * @out_bufsz: size the kernel copies out (_IOR)
  *
  * Unknown commands, 32-bit compat callers and size mismatches get
- * ENOTTY / ENOSYS / EINVAL.
+ * ENOTTY / ENOSYS / EINVAL. File attribute ioctls are forwarded to the
+ * real object (see the top of this file).
  */
 void ovl_op_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,
 		  struct fuse_file_info *fi, unsigned int flags,
 		  const void *in_buf, size_t in_bufsz, size_t out_bufsz)
 {
 	struct ovl_fs *ofs = fuse_req_userdata(req);
+	union {
+		unsigned int flags;
+		struct fsxattr fsx;
+	} attr;
 	struct errovl_status st;
+	size_t size;
+	bool set;
 	int r;
 
 	if (flags & FUSE_IOCTL_COMPAT) {
 		fuse_reply_err(req, ENOSYS);
+		return;
+	}
+	size = ovl_ioctl_fileattr_size(cmd, &set);
+	if (size) {
+		/* FS_IOC_*FLAGS are _IOR/_IOW of long, but carry an int. */
+		if ((set ? in_bufsz : out_bufsz) < size) {
+			fuse_reply_err(req, EINVAL);
+			return;
+		}
+		memset(&attr, 0, sizeof(attr));
+		if (set)
+			memcpy(&attr, in_buf, size);
+		r = ovl_ioctl_fileattr(req, ino, cmd, set, &attr, size);
+		if (r < 0)
+			fuse_reply_err(req, -r);
+		else
+			fuse_reply_ioctl(req, 0, set ? NULL : &attr,
+					 set ? 0 : size);
 		return;
 	}
 	switch (cmd) {

@@ -84,9 +84,7 @@ step sh -c "find . -inum $i0 | sort"
 
 SCRIPTS = [
     pytest.param(MAIN, id="mv-cp-dd-rm"),
-    pytest.param(ATTRS, id="lsattr-chattr", marks=pytest.mark.xfail(
-        strict=True, reason="T4 in fs-discrepancies.md: FS_IOC_GETFLAGS "
-        "and SETFLAGS answer EOPNOTSUPP")),
+    pytest.param(ATTRS, id="lsattr-chattr"),
     pytest.param(ACLS, id="default-acl", marks=pytest.mark.xfail(
         strict=True, reason="T5 in fs-discrepancies.md: a file created in "
         "a dir with a default ACL does not inherit it")),
