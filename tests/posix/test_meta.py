@@ -596,9 +596,7 @@ def _protattr_probe(s):
     return r
 
 
-@pytest.mark.parametrize("mode", params(
-    "k-e", xfail="P13: FS_IOC_GETFLAGS/SETFLAGS unsupported (chattr, "
-    "lsattr: EOPNOTSUPP)"))
+@pytest.mark.parametrize("mode", params("k-e"))
 def test_chattr_immutable_append_only(tmp_path, mode):
     """chattr +i / +a on lower files and a lower dir through the mount:
     writes, unlink, chmod, truncate, create refused; kept across a
