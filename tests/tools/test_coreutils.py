@@ -85,9 +85,7 @@ step sh -c "find . -inum $i0 | sort"
 SCRIPTS = [
     pytest.param(MAIN, id="mv-cp-dd-rm"),
     pytest.param(ATTRS, id="lsattr-chattr"),
-    pytest.param(ACLS, id="default-acl", marks=pytest.mark.xfail(
-        strict=True, reason="T5 in fs-discrepancies.md: a file created in "
-        "a dir with a default ACL does not inherit it")),
+    pytest.param(ACLS, id="default-acl"),
     pytest.param(INODES, id="inode-after-copy-up"),
 ]
 

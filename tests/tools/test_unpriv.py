@@ -4,6 +4,7 @@
 git run as that uid.  The reference is kernel overlayfs with userxattr
 over the same lower, the tools again run as that uid."""
 import os
+import subprocess
 import shutil
 import stat
 import tempfile
@@ -61,12 +62,42 @@ def open_base():
     shutil.rmtree(d, ignore_errors=True)
 
 
-@pytest.mark.xfail(strict=True, reason="T3 in fs-discrepancies.md: errovl "
-                   "run as a non-root uid exits 1 without a message "
-                   "(it cannot open its own workdir/work, mode 0)")
+def _require_unprivileged_fuse():
+    """An unprivileged daemon opens /dev/fuse itself: it must be usable
+    by other users (mode 0666 on most systems)."""
+    st = os.stat("/dev/fuse")
+    if not st.st_mode & 0o006 == 0o006:
+        pytest.skip("/dev/fuse is not accessible to unprivileged users "
+                    f"here (mode {st.st_mode & 0o777:04o})")
+
+
+def test_unprivileged_setup_failure_is_named(open_base):
+    """Where an unprivileged daemon cannot mount, it says why on stderr
+    and exits 1."""
+    testlib.require_daemon()
+    testlib.require_tools("setpriv")
+    if os.stat("/dev/fuse").st_mode & 0o006 == 0o006:
+        pytest.skip("unprivileged FUSE works here: the tools test runs")
+    base = os.path.abspath(open_base)
+    dirs = [os.path.join(base, n) for n in ("l", "u", "w", "m")]
+    for d in dirs:
+        os.mkdir(d)
+        os.chown(d, 65534, 65534)
+    p = subprocess.run(
+        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+         testlib.require_daemon(), "-f", "-o",
+         f"lowerdir={dirs[0]},upperdir={dirs[1]},workdir={dirs[2]},"
+         "userxattr", dirs[3]],
+        stdin=subprocess.DEVNULL, capture_output=True, text=True,
+        timeout=30)
+    assert p.returncode == 1, p
+    assert "errovl:" in p.stderr, p.stderr
+
+
 @pytest.mark.parametrize("mode", T.MODES)
 def test_unprivileged_userxattr_tools(open_base, mode):
     testlib.require_daemon()
+    _require_unprivileged_fuse()
     testlib.require_tools("setpriv", "git", "tar", "setfattr", "getfattr")
     base = os.path.abspath(open_base)
     lower = os.path.join(base, "lower")
