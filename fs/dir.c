@@ -617,18 +617,11 @@ static int ovl_rename_clear_dir(struct ovl_node *dir)
 {
 	struct dirent *de;
 	DIR *d;
-	int fd, r = 0;
+	int r;
 
-	fd = openat(ovl_node_upper(dir), ".",
-		    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	d = fdopendir(fd);
-	if (!d) {
-		r = -errno;
-		close(fd);
+	r = ovl_opendir_at(ovl_node_upper(dir), ".", &d);
+	if (r < 0)
 		return r;
-	}
 	while ((de = readdir(d)) && r == 0)
 		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
 			r = ovl_rm_tree_at(dirfd(d), de->d_name);

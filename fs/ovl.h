@@ -5,6 +5,7 @@
 #ifndef OVL_H
 #define OVL_H
 
+#include <dirent.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -37,6 +38,7 @@ int ovl_get_opaque(struct ovl_fs *ofs, int fd, int *ret_opaque);
 int ovl_check_unsupported_xattrs(struct ovl_fs *ofs, int fd, const char *name);
 ino_t ovl_compose_ino(struct ovl_fs *ofs, unsigned int layer, ino_t ino);
 void ovl_tmpname(struct ovl_fs *ofs, char *buf, size_t len);
+int ovl_opendir_at(int dirfd, const char *name, DIR **ret);
 int ovl_rm_tree_at(int dirfd, const char *name);
 struct ovl_fs *ovl_fs(fuse_req_t req);
 

@@ -134,19 +134,6 @@ static int ovl_dir_add(struct ovl_dir *d, const char *name, ino_t ino,
 	return 1;
 }
 
-static DIR *ovl_dir_open_real(int fd)
-{
-	int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *dp;
-
-	if (dfd < 0)
-		return NULL;
-	dp = fdopendir(dfd);
-	if (!dp)
-		close(dfd);
-	return dp;
-}
-
 /*
  * Classifies one real entry: 1 = show, 0 = whiteout (hides the name
  * below), -1 = skip entirely (. and ..), and fills *type.
@@ -201,11 +188,12 @@ static int ovl_dir_read_layer(struct ovl_fs *ofs, struct ovl_node *node,
 	struct ovl_dirent *old;
 	struct dirent *de;
 	unsigned char type;
-	DIR *dp = ovl_dir_open_real(fd);
-	int r = 0, c;
+	DIR *dp;
+	int r, c;
 
-	if (!dp)
-		return -errno;
+	r = ovl_opendir_at(fd, ".", &dp);
+	if (r < 0)
+		return r;
 	while ((errno = 0, de = readdir(dp))) {
 		c = ovl_dir_classify(dp, de, &type);
 		if (c < 0)
@@ -309,12 +297,9 @@ void ovl_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		r = -ENOMEM;
 	} else {
 		pthread_mutex_init(&h->dir->lock, NULL);
-		if (ovl_dir_streams(node)) {
-			h->dir->dp = ovl_dir_open_real(
-				ovl_node_real(node, &h->dir->layer));
-			if (!h->dir->dp)
-				r = -errno;
-		}
+		if (ovl_dir_streams(node))
+			r = ovl_opendir_at(ovl_node_real(node, &h->dir->layer),
+					   ".", &h->dir->dp);
 	}
 	ovl_dbg(ofs, "opendir(%lu) = %d", (unsigned long)ino, r);
 	if (r < 0) {

@@ -155,22 +155,15 @@ static int ovl_clean_work(struct ovl_fs *ofs)
 {
 	struct dirent *de;
 	DIR *d;
-	int fd, r = 0;
+	int r = 0;
 
-	fd = openat(ofs->work_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0) {
-		r = -errno;
+	r = ovl_opendir_at(ofs->work_fd, ".", &d);
+	if (r < 0) {
 		ovl_log(LOG_ERR, "cannot open %s/work: %s%s",
 			ofs->config.workdir, strerror(-r),
 			r == -EACCES ? " (made by a privileged mount? "
 				       "chmod it 0700)"
 				     : "");
-		return r;
-	}
-	d = fdopendir(fd);
-	if (!d) {
-		r = -errno;
-		close(fd);
 		return r;
 	}
 	while ((de = readdir(d))) {
@@ -193,22 +186,14 @@ static int ovl_check_index(struct ovl_fs *ofs)
 {
 	struct dirent *de;
 	DIR *d;
-	int fd, r = 0;
+	int r = 0;
 
-	fd = openat(ofs->workdir_fd, "index",
-		    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return 0;
-		r = -errno;
+	r = ovl_opendir_at(ofs->workdir_fd, "index", &d);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0) {
 		ovl_log(LOG_ERR, "cannot open %s/index: %s",
 			ofs->config.workdir, strerror(-r));
-		return r;
-	}
-	d = fdopendir(fd);
-	if (!d) {
-		r = -errno;
-		close(fd);
 		return r;
 	}
 	while ((de = readdir(d))) {

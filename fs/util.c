@@ -251,6 +251,33 @@ void ovl_tmpname(struct ovl_fs *ofs, char *buf, size_t len)
 }
 
 /**
+ * ovl_opendir_at - open a directory as a stream for reading
+ * @dirfd: the directory holding @name, or the directory itself with "."
+ * @name: the entry to open; a symlink is not followed
+ * @ret: the stream, set only on success; closedir() it
+ *
+ * Return: 0 or -errno.
+ */
+int ovl_opendir_at(int dirfd, const char *name, DIR **ret)
+{
+	DIR *d;
+	int fd, r;
+
+	fd = openat(dirfd, name,
+		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	d = fdopendir(fd);
+	if (!d) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	*ret = d;
+	return 0;
+}
+
+/**
  * ovl_rm_tree_at - remove @name below @dirfd, recursively
  * @parent_fd: parent directory
  * @name: entry to remove
@@ -263,22 +290,15 @@ int ovl_rm_tree_at(int parent_fd, const char *name)
 {
 	struct dirent *de;
 	DIR *d;
-	int fd, r = 0;
+	int r;
 
 	if (unlinkat(parent_fd, name, 0) == 0 || errno == ENOENT)
 		return 0;
 	if (errno != EISDIR && errno != EPERM)
 		return -errno;
-	fd = openat(parent_fd, name,
-		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	d = fdopendir(fd);
-	if (!d) {
-		r = -errno;
-		close(fd);
+	r = ovl_opendir_at(parent_fd, name, &d);
+	if (r < 0)
 		return r;
-	}
 	while ((de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
