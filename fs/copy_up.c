@@ -340,7 +340,10 @@ static int ovl_copy_up_locked(struct ovl_fs *ofs, struct ovl_node *node,
 	r = ovl_copy_up_locked(ofs, parent, true);
 	if (r == 0) {
 		pthread_mutex_lock(&node->lock);
-		if (!ovl_node_has_upper(node))
+		/* Pinned while we waited: its name is going (unlink, rename). */
+		if (node->pin_fd >= 0)
+			r = -ENOENT;
+		else if (!ovl_node_has_upper(node))
 			r = ovl_copy_up_one(ofs, node, parent, name, data);
 		pthread_mutex_unlock(&node->lock);
 	}

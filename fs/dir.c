@@ -497,6 +497,8 @@ static int ovl_do_remove(struct ovl_fs *ofs, struct ovl_node *parent,
 		r = ovl_node_pin(ofs, known);
 		if (r < 0)
 			goto out_discard;
+		/* A copy-up may have finished since the lookup; none follows. */
+		upper = upper || ovl_node_has_upper(known);
 	}
 	pufd = ovl_node_upper(parent);
 	ovl_tmpname(ofs, tmp, sizeof(tmp));

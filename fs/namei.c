@@ -1079,36 +1079,38 @@ int ovl_real_open(const struct ovl_real *r, int flags)
  * @ofs: the mount
  * @node: the node about to be unlinked or replaced
  *
- * Context: takes ofs->rename_lock for reading; call it without.
+ * Context: takes ofs->rename_lock for reading, then node->lock (the
+ * order of copy-up); call it with neither.
  * Return: 0 or -errno.
  */
 int ovl_node_pin(struct ovl_fs *ofs, struct ovl_node *node)
 {
 	struct ovl_real r;
-	unsigned int layer;
-	int fd, ret;
+	int fd = 0, ret;
 
 	if (S_ISDIR(node->type) ||
 	    __atomic_load_n(&node->pin_fd, __ATOMIC_ACQUIRE) >= 0)
 		return 0;
-	ret = ovl_real_get(ofs, node, true, &r);
-	if (ret < 0)
-		return ret;
-	fd = ovl_real_open(&r, O_PATH);
-	layer = r.layer;
-	ovl_real_put(ofs, &r);
-	if (fd < 0)
-		return fd;
+	/*
+	 * Under the node's lock no copy-up of it runs: the pin is the
+	 * object the name has now, and a later copy-up sees the pin and
+	 * stops (the name is about to go).
+	 */
+	pthread_rwlock_rdlock(&ofs->rename_lock);
 	pthread_mutex_lock(&node->lock);
 	if (node->pin_fd < 0) {
-		node->pin_layer = layer;
-		__atomic_store_n(&node->pin_fd, fd, __ATOMIC_RELEASE);
-		fd = -1;
+		ret = ovl_real_get(ofs, node, false, &r);
+		fd = ret < 0 ? ret : ovl_real_open(&r, O_PATH);
+		if (fd >= 0) {
+			node->pin_layer = r.layer;
+			__atomic_store_n(&node->pin_fd, fd, __ATOMIC_RELEASE);
+			fd = 0;
+		}
+		ovl_real_put(ofs, &r);
 	}
 	pthread_mutex_unlock(&node->lock);
-	if (fd >= 0)
-		close(fd);
-	return 0;
+	pthread_rwlock_unlock(&ofs->rename_lock);
+	return fd < 0 ? fd : 0;
 }
 
 /**

@@ -323,6 +323,106 @@ def test_open_unlink_race(tmp_path):
     assert status == 0
 
 
+def _contents(d):
+    out = {}
+    for name in os.listdir(d):
+        with open(os.path.join(d, name)) as f:
+            out[name] = f.read()
+    return out
+
+
+def _copy_up_names(mnt, n, q, bar):
+    """Copies up d/f0..f{n-1} by chmod or by an O_APPEND write."""
+    c = {}
+    for i in range(n):
+        x = os.path.join(mnt, "d", f"f{i}")
+        bar.wait()
+        for stage in (("chmod", "append")[i % 2],):
+            try:
+                if stage == "chmod":
+                    os.chmod(x, 0o640)
+                else:
+                    fd = os.open(x, os.O_WRONLY | os.O_APPEND)
+                    try:
+                        os.write(fd, b"more\n")
+                    finally:
+                        os.close(fd)
+                k = "ok"
+            except OSError as e:
+                k = errno.errorcode.get(e.errno, str(e.errno))
+                if k != "ENOENT":
+                    k = stage + ":" + k
+            c[k] = c.get(k, 0) + 1
+    q.put(c)
+
+
+def _unlink_names(mnt, n, q, bar, rename):
+    c = {}
+    for i in range(n):
+        x = os.path.join(mnt, "d", f"f{i}")
+        if rename:
+            with open(os.path.join(mnt, f"n{i}"), "w") as f:
+                f.write(f"new {i}\n")
+        bar.wait()
+        try:
+            if rename:
+                os.rename(os.path.join(mnt, f"n{i}"), x)
+            else:
+                os.unlink(x)
+            k = "ok"
+        except OSError as e:
+            k = "unlink:" + errno.errorcode.get(e.errno, str(e.errno))
+        c[k] = c.get(k, 0) + 1
+    q.put(c)
+
+
+@pytest.mark.parametrize("rename", [False, True], ids=["unlink", "rename"])
+def test_copy_up_unlink_race(tmp_path, rename):
+    """Copy-up (chmod, append) of lower files racing with their unlink,
+    or with a rename of a new file over them: the copy-up answers 0 or
+    ENOENT, every unlink/rename succeeds, and what is left is the same
+    for errovl and for kernel overlayfs: an empty directory, or only the
+    new files (a copy-up that lost the race must neither fail with EIO
+    nor leave its copy behind the whiteout)."""
+    testlib.require_daemon()
+    testlib.require_kernel_overlay()
+    n = 3000
+    lo = str(tmp_path / "l0")
+    L.build(lo, {f"d/f{i}": f"lower {i}\n" for i in range(n)})
+    ctx = multiprocessing.get_context("fork")
+    base = str(tmp_path / "e")
+    with testlib.ErrovlMount(base, lowers=[lo]) as m:
+        q = ctx.Queue()
+        bar = ctx.Barrier(2)
+        ps = [ctx.Process(target=_copy_up_names, args=(m.mnt, n, q, bar)),
+              ctx.Process(target=_unlink_names,
+                          args=(m.mnt, n, q, bar, rename))]
+        for p in ps:
+            p.start()
+        res = [q.get(timeout=120) for _ in ps]
+        for p in ps:
+            p.join(timeout=30)
+        left = _contents(os.path.join(m.mnt, "d"))
+        status = m.unmount()
+    total = {}
+    for c in res:
+        for k, v in c.items():
+            total[k] = total.get(k, 0) + v
+    assert set(total) <= {"ok", "ENOENT"}, total
+    assert status == 0
+    if rename:
+        # An append after the rename lands in the new file.
+        assert sorted(left) == sorted(f"f{i}" for i in range(n))
+        bad = [x for x, v in left.items()
+               if v not in (f"new {x[1:]}\n", f"new {x[1:]}\nmore\n")]
+        assert not bad, {x: left[x] for x in bad[:5]}
+    else:
+        assert left == {}
+    with testlib.KernelOverlay(str(tmp_path / "k"), lowers=[lo],
+                               upper=m.upper, work=m.work) as k:
+        assert _contents(os.path.join(k.mnt, "d")) == left
+
+
 # Keep sanitizer quarantine small so freed memory does not count as kept.
 ASAN_ENV = {"ASAN_OPTIONS": "quarantine_size_mb=1:"
             "thread_local_quarantine_size_kb=64:detect_leaks=1"}
