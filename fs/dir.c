@@ -114,7 +114,8 @@ static int ovl_new_at(struct ovl_fs *ofs, fuse_req_t req,
 	mode_t mode = nw->mode & 07777;
 	char p[OVL_PROC_PATH_MAX];
 	struct stat pst;
-	gid_t gid = ctx->gid;
+	gid_t gid = ovl_id_disk(&ofs->config.gidmap, ctx->gid);
+	uid_t uid = ovl_id_disk(&ofs->config.uidmap, ctx->uid);
 	int fd = -1, r;
 
 	r = ovl_node_stat(ofs, parent, &pst);
@@ -164,7 +165,7 @@ static int ovl_new_at(struct ovl_fs *ofs, fuse_req_t req,
 	if (r < 0)
 		return -errno;
 	/* chown clears set-id bits (and mkdir ignores S_ISGID): set again. */
-	if (fchownat(dirfd, nm, ctx->uid, gid, AT_SYMLINK_NOFOLLOW) < 0 ||
+	if (fchownat(dirfd, nm, uid, gid, AT_SYMLINK_NOFOLLOW) < 0 ||
 	    (!S_ISLNK(nw->mode) && (mode & 07000) &&
 	     fchmodat(dirfd, nm, mode, 0) < 0)) {
 		r = -errno;

@@ -95,6 +95,7 @@ void ovl_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 	r = ovl_node_stat(ofs, ovl_node(req, ino), &st);
 	ovl_dbg(ofs, "getattr(%lu) = %d", (unsigned long)ino, r);
+	ovl_attr_shown(ofs, &st);
 	if (r < 0)
 		fuse_reply_err(req, -r);
 	else
@@ -202,10 +203,13 @@ static int ovl_setattr_upper(struct ovl_fs *ofs, struct ovl_node *node, int ufd,
 			return -errno;
 	}
 	if (valid & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
-		uid_t uid =
-			(valid & FUSE_SET_ATTR_UID) ? attr->st_uid : (uid_t)-1;
-		gid_t gid =
-			(valid & FUSE_SET_ATTR_GID) ? attr->st_gid : (gid_t)-1;
+		const struct ovl_config *c = &ofs->config;
+		uid_t uid = (valid & FUSE_SET_ATTR_UID)
+				    ? ovl_id_disk(&c->uidmap, attr->st_uid)
+				    : (uid_t)-1;
+		gid_t gid = (valid & FUSE_SET_ATTR_GID)
+				    ? ovl_id_disk(&c->gidmap, attr->st_gid)
+				    : (gid_t)-1;
 
 		if (fchownat(ufd, "", uid, gid,
 			     AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
@@ -262,6 +266,7 @@ void ovl_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		r = ovl_node_stat(ofs, node, &st);
 	ovl_dbg(ofs, "setattr(%lu, valid %#x) = %d", (unsigned long)ino, to_set,
 		r);
+	ovl_attr_shown(ofs, &st);
 	if (r < 0)
 		fuse_reply_err(req, -r);
 	else

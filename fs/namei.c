@@ -572,6 +572,7 @@ static void ovl_entry_fill(struct ovl_fs *ofs, struct ovl_node *node,
 			   struct fuse_entry_param *e)
 {
 	e->ino = ovl_node_ino(ofs, node);
+	ovl_attr_shown(ofs, &e->attr);
 	e->attr_timeout = ofs->config.timeout;
 	e->entry_timeout = ofs->config.timeout;
 }

@@ -96,6 +96,11 @@ void ovl_op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup);
 void ovl_op_forget_multi(fuse_req_t req, size_t count,
 			 struct fuse_forget_data *forgets);
 
+/* idmap.c */
+uint32_t ovl_id_shown(const struct ovl_idmap *m, uint32_t disk);
+uint32_t ovl_id_disk(const struct ovl_idmap *m, uint32_t shown);
+void ovl_attr_shown(const struct ovl_fs *ofs, struct stat *st);
+
 /* inode.c */
 
 int ovl_node_stat(struct ovl_fs *ofs, struct ovl_node *node, struct stat *st);

@@ -57,9 +57,8 @@ static const char *const ovl_params_mount_only[] = {
 
 /* fuse-overlayfs features errovl does not implement (yet). */
 static const char *const ovl_params_unsupported[] = {
-	"squash_to_root",    "squash_to_uid", "squash_to_gid", "uidmapping",
-	"gidmapping",	     "plugins",	      "static_nlink",  "noxattrs",
-	"xattr_permissions", "ino32_t",	      "fast_ino",      NULL,
+	"plugins", "static_nlink", "noxattrs", "xattr_permissions",
+	"ino32_t", "fast_ino",	   NULL,
 };
 
 static int ovl_params_err(char **ret_err, const char *fmt, ...)
@@ -95,6 +94,8 @@ void ovl_config_init(struct ovl_config *cfg)
 	cfg->threaded = true;
 	cfg->xino = true;
 	cfg->timeout = OVL_DEFAULT_TIMEOUT;
+	cfg->uidmap.overflow = 65534;
+	cfg->gidmap.overflow = 65534;
 }
 
 /**
@@ -284,6 +285,97 @@ static int ovl_params_path(char **dst, const char *name, const char *v,
 	return 0;
 }
 
+/* Parses a decimal id in [0, 2^32 - 2] ((uid_t)-1 means "no change"). */
+static int ovl_params_id(const char *v, const char **end, uint32_t *ret)
+{
+	char *e;
+	unsigned long long n;
+
+	if (*v < '0' || *v > '9')
+		return -EINVAL;
+	errno = 0;
+	n = strtoull(v, &e, 10);
+	if (errno || n >= UINT32_MAX)
+		return -EINVAL;
+	*end = e;
+	*ret = (uint32_t)n;
+	return 0;
+}
+
+/**
+ * ovl_params_idmap - parse a uidmapping=/gidmapping= value
+ * @m: the map; its ranges are replaced
+ * @val: "DISK:SHOWN:LEN[:DISK:SHOWN:LEN...]", fuse-overlayfs' syntax
+ *
+ * Return: 0, or -EINVAL (syntax, a zero length, a range past 2^32 - 1,
+ * more than OVL_MAX_IDMAP ranges); @m is unchanged then.
+ */
+int ovl_params_idmap(struct ovl_idmap *m, const char *val)
+{
+	struct ovl_idmap_range r[OVL_MAX_IDMAP];
+	const char *p = val;
+	unsigned int n = 0;
+	uint32_t f[3];
+
+	for (;;) {
+		for (int i = 0; i < 3; i++) {
+			if (ovl_params_id(p, &p, &f[i]) < 0)
+				return -EINVAL;
+			if (i < 2 && *p++ != ':')
+				return -EINVAL;
+		}
+		if (!f[2] || n == OVL_MAX_IDMAP ||
+		    (uint64_t)f[0] + f[2] > UINT32_MAX ||
+		    (uint64_t)f[1] + f[2] > UINT32_MAX)
+			return -EINVAL;
+		r[n].disk = f[0];
+		r[n].shown = f[1];
+		r[n].len = f[2];
+		n++;
+		if (!*p)
+			break;
+		if (*p++ != ':')
+			return -EINVAL;
+	}
+	memcpy(m->r, r, n * sizeof(r[0]));
+	m->nr = n;
+	return 0;
+}
+
+/* uidmapping=, gidmapping=, squash_to_uid=, squash_to_gid=, squash_to_root */
+static int ovl_params_ids(struct ovl_config *cfg, const char *opt,
+			  const char *v, char **ret_err)
+{
+	bool uid = strstr(opt, "uid") != NULL;
+	struct ovl_idmap *m = uid ? &cfg->uidmap : &cfg->gidmap;
+	const char *end;
+
+	if (!strcmp(opt, "squash_to_root")) {
+		if (v)
+			return ovl_params_err(ret_err,
+					      "squash_to_root takes no value");
+		/* An explicit squash_to_uid/gid wins, in any order. */
+		if (!cfg->uidmap.squash)
+			cfg->uidmap.squash_id = 0;
+		if (!cfg->gidmap.squash)
+			cfg->gidmap.squash_id = 0;
+		cfg->uidmap.squash = cfg->gidmap.squash = true;
+	} else if (!v) {
+		return ovl_params_err(ret_err, "%s needs a value", opt);
+	} else if (!strncmp(opt, "squash", 6)) {
+		if (ovl_params_id(v, &end, &m->squash_id) < 0 || *end)
+			return ovl_params_err(ret_err, "bad %s '%s'", opt, v);
+		m->squash = true;
+	} else if (ovl_params_idmap(m, v) < 0) {
+		return ovl_params_err(ret_err,
+				      "bad %s '%s' (want DISK:SHOWN:LEN, "
+				      "several separated by ':')",
+				      opt, v);
+	}
+	cfg->idmapped = true;
+	return 0;
+}
+
 /* Handles one option "name" or "name=value"; @opt is NUL-terminated. */
 static int ovl_params_one(struct ovl_config *cfg, char *opt, char **ret_err)
 {
@@ -375,6 +467,10 @@ static int ovl_params_one(struct ovl_config *cfg, char *opt, char **ret_err)
 			cfg->threaded = b;
 		return 0;
 	}
+	if (!strcmp(opt, "uidmapping") || !strcmp(opt, "gidmapping") ||
+	    !strcmp(opt, "squash_to_root") || !strcmp(opt, "squash_to_uid") ||
+	    !strcmp(opt, "squash_to_gid"))
+		return ovl_params_ids(cfg, opt, v, ret_err);
 	if (!strcmp(opt, "xino") && v) {
 		if (strcmp(v, "off") && strcmp(v, "auto") && strcmp(v, "on"))
 			return ovl_params_err(ret_err,
@@ -491,6 +587,24 @@ static bool ovl_params_is_subdir(const char *a, const char *b)
 	return !strncmp(a, b, lb) && (a[lb] == '\0' || a[lb] == '/');
 }
 
+/* The kernel's overflow id from @path; @id is kept when unreadable. */
+static void ovl_params_overflow_id(const char *path, uint32_t *id)
+{
+	const char *end;
+	char buf[32];
+	uint32_t v;
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return;
+	if (fgets(buf, sizeof(buf), f)) {
+		buf[strcspn(buf, "\n")] = '\0';
+		if (ovl_params_id(buf, &end, &v) == 0 && !*end)
+			*id = v;
+	}
+	fclose(f);
+}
+
 /**
  * ovl_params_validate - resolve the paths and check the layer layout
  * @cfg: parsed configuration; its paths become absolute
@@ -524,6 +638,12 @@ int ovl_params_validate(struct ovl_config *cfg, char **ret_err)
 	r = ovl_params_resolve(&cfg->mountpoint, "mountpoint", ret_err);
 	if (r < 0)
 		return r;
+	if (cfg->idmapped) {
+		ovl_params_overflow_id("/proc/sys/kernel/overflowuid",
+				       &cfg->uidmap.overflow);
+		ovl_params_overflow_id("/proc/sys/kernel/overflowgid",
+				       &cfg->gidmap.overflow);
+	}
 	for (unsigned int i = 0; i < cfg->nr_lower; i++) {
 		r = ovl_params_resolve(&cfg->lowerdirs[i], "lowerdir", ret_err);
 		if (r < 0)

@@ -3,9 +3,33 @@
 #define OVL_PARAMS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 /* Most lower layers a mount accepts (the kernel's limit). */
 #define OVL_MAX_STACK 500
+
+/* Most ranges one uidmapping= or gidmapping= takes. */
+#define OVL_MAX_IDMAP 64
+
+/* One range of an id mapping: on-disk [disk, disk + len) is shown as
+ * [shown, shown + len). */
+struct ovl_idmap_range {
+	uint32_t disk, shown, len;
+};
+
+/*
+ * The id options of fuse-overlayfs (uidmapping=, squash_to_*): ids
+ * stored in the layers are shown mapped; ids the kernel hands in
+ * (creator, chown) are mapped back. An id outside every range shows
+ * (and is stored) as the overflow id.
+ */
+struct ovl_idmap {
+	unsigned int nr; /* 0: no mapping */
+	struct ovl_idmap_range r[OVL_MAX_IDMAP];
+	bool squash; /* show every id as @squash_id */
+	uint32_t squash_id;
+	uint32_t overflow; /* /proc/sys/kernel/overflow{u,g}id */
+};
 
 /* Validated mount configuration; built by params.c, read-only afterwards. */
 struct ovl_config {
@@ -26,6 +50,8 @@ struct ovl_config {
 	bool xino; /* compose st_ino when layers span devices */
 	bool noacl; /* -o noacl: do not enforce POSIX ACLs */
 	double timeout; /* -o timeout=SECONDS: entry and attr cache */
+	struct ovl_idmap uidmap, gidmap; /* -o uidmapping=, squash_to_* */
+	bool idmapped; /* either map does something */
 	char *fuse_opts; /* options handed to libfuse, comma-separated */
 	unsigned int max_read; /* -o max_read=N (also given to libfuse), 0 */
 	/* MOUNT_ATTR_* bits applied after mounting (atime options) */
@@ -47,5 +73,6 @@ void ovl_config_init(struct ovl_config *cfg);
 void ovl_config_done(struct ovl_config *cfg);
 int ovl_params_parse(struct ovl_config *cfg, const char *opts, char **ret_err);
 int ovl_params_validate(struct ovl_config *cfg, char **ret_err);
+int ovl_params_idmap(struct ovl_idmap *m, const char *val);
 
 #endif /* OVL_PARAMS_H */
