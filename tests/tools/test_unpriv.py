@@ -2,7 +2,9 @@
 """An unprivileged errovl: the daemon runs as an ordinary uid with
 -o userxattr (fusermount3 mounts for it), and shell tools, cp, tar and
 git run as that uid.  The reference is kernel overlayfs with userxattr
-over the same lower, the tools again run as that uid."""
+over the same lower, the tools again run as that uid.  Where /dev/fuse
+is root-only, the test binds a world-usable node of the same device
+over it in its private mount namespace, as a desktop system has it."""
 import os
 import subprocess
 import shutil
@@ -40,8 +42,8 @@ def _wrapper(base):
     p = os.path.join(base, "as-user.sh")
     with open(p, "w") as f:
         f.write("#!/bin/sh\nexec setpriv --reuid=%d --regid=%d "
-                "--clear-groups %s \"$@\"\n" % (UID, GID,
-                                                testlib.errovl_binary()))
+                "--clear-groups %s -o allow_other \"$@\"\n"
+                % (UID, GID, testlib.errovl_binary()))
     os.chmod(p, 0o755)
     return p
 
@@ -62,13 +64,41 @@ def open_base():
     shutil.rmtree(d, ignore_errors=True)
 
 
-def _require_unprivileged_fuse():
-    """An unprivileged daemon opens /dev/fuse itself: it must be usable
-    by other users (mode 0666 on most systems)."""
-    st = os.stat("/dev/fuse")
-    if not st.st_mode & 0o006 == 0o006:
-        pytest.skip("/dev/fuse is not accessible to unprivileged users "
-                    f"here (mode {st.st_mode & 0o777:04o})")
+@pytest.fixture
+def user_fuse(tmp_path):
+    """FUSE as UID gets it on a typical desktop, in this test process's
+    private mount namespace (nothing of the host changes): /dev/fuse
+    usable by everyone (a 0666 node of the same device is bound over it
+    where its mode is stricter) and user_allow_other in /etc/fuse.conf,
+    so that root can compare the trees the user's daemon serves."""
+    testlib.require_root()
+    testlib.require_tools("mount", "umount", "fusermount3")
+    d = str(tmp_path / "devfuse")
+    os.mkdir(d)
+    # A tmpfs of our own: the node must not sit on a nodev mount.
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k,mode=0755",
+                    "devfuse", d], check=True)
+    binds = []
+    try:
+        conf = os.path.join(d, "fuse.conf")
+        with open(conf, "w") as f:
+            f.write("user_allow_other\n")
+        subprocess.run(["mount", "--bind", conf, "/etc/fuse.conf"],
+                       check=True)
+        binds.append("/etc/fuse.conf")
+        st = os.stat("/dev/fuse")
+        if st.st_mode & 0o006 != 0o006:
+            node = os.path.join(d, "fuse")
+            os.mknod(node, stat.S_IFCHR | 0o666, st.st_rdev)
+            os.chmod(node, 0o666)
+            subprocess.run(["mount", "--bind", node, "/dev/fuse"],
+                           check=True)
+            binds.append("/dev/fuse")
+        yield
+    finally:
+        for b in reversed(binds):
+            testlib.umount(b, lazy=True)
+        testlib.umount(d, lazy=True)
 
 
 def test_unprivileged_setup_failure_is_named(open_base):
@@ -95,9 +125,8 @@ def test_unprivileged_setup_failure_is_named(open_base):
 
 
 @pytest.mark.parametrize("mode", T.MODES)
-def test_unprivileged_userxattr_tools(open_base, mode):
+def test_unprivileged_userxattr_tools(open_base, user_fuse, mode):
     testlib.require_daemon()
-    _require_unprivileged_fuse()
     testlib.require_tools("setpriv", "git", "tar", "setfattr", "getfattr")
     base = os.path.abspath(open_base)
     lower = os.path.join(base, "lower")

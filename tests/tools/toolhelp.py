@@ -79,10 +79,15 @@ def run(argv, cwd, env=None, timeout=120, user=None):
     if user is not None:
         uid, gid = user
 
+        # Enter @cwd as the user: root may not enter a FUSE mount that
+        # a user's daemon serves (no allow_other).
+        target, cwd = cwd, None
+
         def pre():
             os.setgroups([])
             os.setgid(gid)
             os.setuid(uid)
+            os.chdir(target)
     p = subprocess.run(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        timeout=timeout, preexec_fn=pre)
