@@ -263,6 +263,20 @@ static int ovl_copy_up_attrs(struct ovl_fs *ofs, int src, const struct stat *st,
 	return 0;
 }
 
+/* Records where the copy @tmp came from (export.c). */
+static int ovl_copy_up_origin(struct ovl_fs *ofs, int src, unsigned int layer,
+			      const char *tmp, int parent_ufd)
+{
+	int fd = openat(ofs->work_fd, tmp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	int r;
+
+	if (fd < 0)
+		return -errno;
+	r = ovl_origin_set(ofs, src, layer, fd, parent_ufd);
+	close(fd);
+	return r;
+}
+
 /*
  * Copies @node up into @parent's upper directory as @name. Caller holds
  * node->lock and ofs->rename_lock for reading.
@@ -293,6 +307,9 @@ static int ovl_copy_up_one(struct ovl_fs *ofs, struct ovl_node *node,
 	r = ovl_copy_up_create(ofs, src, &st, tmp, data);
 	if (r == 0)
 		r = ovl_copy_up_attrs(ofs, src, &st, tmp);
+	if (r == 0 && !dir)
+		r = ovl_copy_up_origin(ofs, src, node->lower[0].layer, tmp,
+				       parent_ufd);
 	if (r == 0 && renameat2(ofs->work_fd, tmp, parent_ufd, name,
 				RENAME_NOREPLACE) < 0)
 		r = -errno;

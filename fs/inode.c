@@ -59,10 +59,9 @@ int ovl_node_stat(struct ovl_fs *ofs, struct ovl_node *node, struct stat *st)
 	 * A merged directory keeps the inode number of its top-most lower
 	 * part (the kernel's copy-up origin): copy-up must not change it.
 	 */
-	if (!S_ISDIR(node->type) && layer == 0 && node->origin_ino &&
-	    node->nr_lower) {
+	if (!S_ISDIR(node->type) && layer == 0 && node->origin_ino) {
 		st->st_ino = node->origin_ino;
-		layer = node->lower[0].layer;
+		layer = node->origin_layer;
 	} else if (S_ISDIR(node->type) && layer == 0 && node->nr_lower) {
 		struct stat lst;
 

@@ -463,6 +463,8 @@ int ovl_lookup_real(struct ovl_fs *ofs, struct ovl_node *parent,
 				stop = opaque;
 			} else {
 				stop = true;
+				ovl_origin_get(ofs, ufd, name, type,
+					       &n->origin_ino, &n->origin_layer);
 			}
 		} else if (errno != ENOENT) {
 			r = -errno;
@@ -503,8 +505,10 @@ int ovl_lookup_real(struct ovl_fs *ofs, struct ovl_node *parent,
 			 * upper files: then they must not share a number
 			 * (the kernel's rule too).
 			 */
-			if (st.st_nlink == 1)
+			if (st.st_nlink == 1) {
 				n->origin_ino = st.st_ino;
+				n->origin_layer = parent->lower[i].layer;
+			}
 			type = st.st_mode & S_IFMT;
 			break;
 		}
@@ -1135,26 +1139,37 @@ void ovl_node_set_linked(struct ovl_fs *ofs, struct ovl_node *node, ino_t ino)
 }
 
 /**
- * ovl_node_dino - the d_ino readdir shows for an upper entry
+ * ovl_node_dino - the d_ino readdir shows for an upper non-directory
  * @ofs: the mount
  * @dir: the directory node being listed
  * @name: the entry
+ * @type: its d_type
  * @ino: the composed inode number of the real upper entry
+ * @impure_fd: the upper directory if it is impure (ovl_dir_impure()),
+ *             else -1
  *
- * A non-directory copied up during this mount keeps its lower inode
- * number while its node lives (ovl_node_stat()); readdir must agree.
+ * A copied-up non-directory shows the inode number of its origin (the
+ * node's while it lives, else the one its overlay.origin names);
+ * readdir must agree with stat.
  *
  * Return: the number to show.
  */
 ino_t ovl_node_dino(struct ovl_fs *ofs, struct ovl_node *dir, const char *name,
-		    ino_t ino)
+		    unsigned char type, ino_t ino, int impure_fd)
 {
+	unsigned int layer = 0;
+	ino_t oino = 0;
 	struct ovl_node *n;
 
 	pthread_mutex_lock(&ofs->tree_lock);
 	n = ovl_hash_find(ofs, dir, name);
-	if (n && !S_ISDIR(n->type) && n->origin_ino && n->nr_lower)
-		ino = ovl_compose_ino(ofs, n->lower[0].layer, n->origin_ino);
+	if (n && !S_ISDIR(n->type) && n->origin_ino) {
+		oino = n->origin_ino;
+		layer = n->origin_layer;
+	}
 	pthread_mutex_unlock(&ofs->tree_lock);
-	return ino;
+	if (!n && impure_fd >= 0 && type != DT_UNKNOWN)
+		ovl_origin_get(ofs, impure_fd, name, DTTOIF(type), &oino,
+			       &layer);
+	return oino ? ovl_compose_ino(ofs, layer, oino) : ino;
 }

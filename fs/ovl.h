@@ -87,7 +87,7 @@ void ovl_real_put(struct ovl_fs *ofs, struct ovl_real *r);
 int ovl_real_open(const struct ovl_real *r, int flags);
 int ovl_node_pin(struct ovl_fs *ofs, struct ovl_node *node);
 ino_t ovl_node_dino(struct ovl_fs *ofs, struct ovl_node *dir, const char *name,
-		    ino_t ino);
+		    unsigned char type, ino_t ino, int impure_fd);
 void ovl_node_set_linked(struct ovl_fs *ofs, struct ovl_node *node, ino_t ino);
 void ovl_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
 void ovl_op_forget_one(struct ovl_fs *ofs, struct ovl_node *node,
@@ -100,6 +100,16 @@ void ovl_op_forget_multi(fuse_req_t req, size_t count,
 uint32_t ovl_id_shown(const struct ovl_idmap *m, uint32_t disk);
 uint32_t ovl_id_disk(const struct ovl_idmap *m, uint32_t shown);
 void ovl_attr_shown(const struct ovl_fs *ofs, struct stat *st);
+
+/* export.c */
+int ovl_export_setup(struct ovl_fs *ofs);
+void ovl_export_free(struct ovl_fs *ofs);
+int ovl_origin_set(struct ovl_fs *ofs, int src, unsigned int layer, int dst,
+		   int parent_ufd);
+int ovl_origin_get(struct ovl_fs *ofs, int dirfd, const char *name,
+		   mode_t type, ino_t *ret_ino, unsigned int *ret_layer);
+bool ovl_dir_impure(struct ovl_fs *ofs, int fd);
+int ovl_set_impure(struct ovl_fs *ofs, int dir_fd);
 
 /* inode.c */
 

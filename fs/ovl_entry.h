@@ -89,9 +89,12 @@ struct ovl_node {
 	/*
 	 * Non-directories found in a lower layer: the lower inode number,
 	 * shown as st_ino (and d_ino) also after copy-up for as long as
-	 * the node lives, like the kernel's copy-up origin. Immutable.
+	 * the node lives, like the kernel's copy-up origin; for an upper
+	 * object, the one its overlay.origin names (export.c). 0 if none;
+	 * origin_layer is its lower layer (1..). Immutable.
 	 */
 	ino_t origin_ino;
+	unsigned int origin_layer;
 	/*
 	 * Non-directories keep no fd: they are reached through their
 	 * parent's directory fd and their name (ovl_real_get()), so the
@@ -132,6 +135,14 @@ struct ovl_handle {
 	struct ovl_dir *dir; /* readdir state (dirs) */
 };
 
+/* What decoding copy-up origins needs of one lower layer (export.c). */
+struct ovl_export_layer {
+	int fd; /* O_RDONLY root of the layer, or -1 */
+	bool ok; /* the layer's filesystem has a uuid */
+	uint8_t uuid[16];
+	dev_t dev;
+};
+
 /* One mounted filesystem. Immutable after mount unless a lock is named. */
 struct ovl_fs {
 	struct ovl_config config; /* parsed and validated options */
@@ -156,6 +167,7 @@ struct ovl_fs {
 	struct ovl_fault *fault; /* fault.c state, NULL unless test_faults */
 
 	int *lower_fds; /* O_PATH of each lowerdir, config order */
+	struct ovl_export_layer *export; /* per lower layer, or NULL */
 	unsigned int nr_layers; /* 1 (upper slot) + nr_lower */
 	bool samefs; /* all layers on one st_dev: real st_ino */
 	unsigned int xino_shift; /* layer index goes above this bit */

@@ -46,6 +46,7 @@ struct ovl_dir {
 	pthread_mutex_t lock;
 	DIR *dp; /* streaming mode: the real directory */
 	unsigned int layer; /* its layer */
+	int impure_fd; /* streaming upper dir marked impure, else -1 */
 	struct ovl_dirent *ents; /* merged mode: entries, index + 1 = off */
 	size_t nr, cap;
 	size_t *set; /* open-addressing set of ents indices + 1 */
@@ -188,12 +189,14 @@ static int ovl_dir_read_layer(struct ovl_fs *ofs, struct ovl_node *node,
 	struct ovl_dirent *old;
 	struct dirent *de;
 	unsigned char type;
+	int r, c, impure_fd = -1;
 	DIR *dp;
-	int r, c;
 
 	r = ovl_opendir_at(fd, ".", &dp);
 	if (r < 0)
 		return r;
+	if (layer == 0 && ovl_dir_impure(ofs, fd))
+		impure_fd = fd;
 	while ((errno = 0, de = readdir(dp))) {
 		c = ovl_dir_classify(dp, de, &type);
 		if (c < 0)
@@ -210,7 +213,8 @@ static int ovl_dir_read_layer(struct ovl_fs *ofs, struct ovl_node *node,
 		} else {
 			ino = ovl_compose_ino(ofs, layer, de->d_ino);
 			if (layer == 0 && c == 1 && type != DT_DIR)
-				ino = ovl_node_dino(ofs, node, de->d_name, ino);
+				ino = ovl_node_dino(ofs, node, de->d_name,
+						    type, ino, impure_fd);
 			r = ovl_dir_add(d, de->d_name, ino, type, c == 0, &old);
 			if (r == 1 && layer == 0 && c == 1 && type == DT_DIR)
 				old->merge = true;
@@ -296,10 +300,17 @@ void ovl_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (!h || !h->dir) {
 		r = -ENOMEM;
 	} else {
+		int fd = ovl_node_real(node, &h->dir->layer);
+
 		pthread_mutex_init(&h->dir->lock, NULL);
-		if (ovl_dir_streams(node))
-			r = ovl_opendir_at(ovl_node_real(node, &h->dir->layer),
-					   ".", &h->dir->dp);
+		h->dir->impure_fd = -1;
+		if (ovl_dir_streams(node)) {
+			r = ovl_opendir_at(fd, ".", &h->dir->dp);
+			/* The node's fd: valid while the handle holds it. */
+			if (r == 0 && h->dir->layer == 0 &&
+			    ovl_dir_impure(ofs, fd))
+				h->dir->impure_fd = fd;
+		}
 	}
 	ovl_dbg(ofs, "opendir(%lu) = %d", (unsigned long)ino, r);
 	if (r < 0) {
@@ -392,7 +403,8 @@ static int ovl_dir_fill_stream(fuse_req_t req, struct ovl_fs *ofs,
 			continue;
 		ino = ovl_compose_ino(ofs, d->layer, de->d_ino);
 		if (d->layer == 0 && type != DT_DIR)
-			ino = ovl_node_dino(ofs, node, de->d_name, ino);
+			ino = ovl_node_dino(ofs, node, de->d_name, type, ino,
+					    d->impure_fd);
 		n = ovl_dir_emit(req, ofs, node, plus, buf + len, size - len,
 				 de->d_name, ino, type, telldir(d->dp));
 		if (!n) {

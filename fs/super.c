@@ -295,6 +295,9 @@ int ovl_super_setup(struct ovl_fs *ofs)
 			ofs->samefs = false;
 		dev = st.st_dev;
 	}
+	r = ovl_export_setup(ofs);
+	if (r < 0)
+		return r;
 	if (c->upperdir) {
 		r = ovl_setup_upper(ofs);
 		if (r < 0)
@@ -320,6 +323,7 @@ int ovl_super_setup(struct ovl_fs *ofs)
 void ovl_super_free(struct ovl_fs *ofs)
 {
 	ovl_nodes_free(ofs);
+	ovl_export_free(ofs);
 	for (unsigned int i = 0; ofs->lower_fds && i < ofs->config.nr_lower;
 	     i++)
 		if (ofs->lower_fds[i] >= 0)

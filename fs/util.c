@@ -254,7 +254,7 @@ void ovl_tmpname(struct ovl_fs *ofs, char *buf, size_t len)
  * ovl_opendir_at - open a directory as a stream for reading
  * @dirfd: the directory holding @name, or the directory itself with "."
  * @name: the entry to open; a symlink is not followed
- * @ret: the stream, set only on success; closedir() it
+ * @ret: the stream (closedir() it), NULL on failure
  *
  * Return: 0 or -errno.
  */
@@ -263,6 +263,7 @@ int ovl_opendir_at(int dirfd, const char *name, DIR **ret)
 	DIR *d;
 	int fd, r;
 
+	*ret = NULL;
 	fd = openat(dirfd, name,
 		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)

@@ -83,9 +83,7 @@ def test_inode_numbers(tmp_path, mode):
         "changed_by_copyup", "changed_by_remount")), lowers=[LOWER, LOWER2])
 
 
-@pytest.mark.parametrize("mode", params(
-    "k-e", "k-ev", xfail="P10: st_ino of a copied-up file changes across "
-    "a remount"))
+@pytest.mark.parametrize("mode", params("k-e", "k-ev"))
 def test_inode_number_kept_by_remount(tmp_path, mode):
     """st_ino of lower, copied-up and merged objects unchanged by an
     unmount/remount (kernel: origin xattr)."""
@@ -183,9 +181,7 @@ def _try(fn, *a):
         return e.errno
 
 
-@pytest.mark.parametrize("mode", params(
-    "k-e", "k-ev", xfail="P10: st_ino of a linked copied-up file changes "
-    "across a remount"))
+@pytest.mark.parametrize("mode", params("k-e", "k-ev"))
 def test_link_of_lower_file(tmp_path, mode):
     """link() of a lower file copies it up once: all names share st_ino,
     st_nlink 3 and data, also after a write and a remount; the upper holds
@@ -284,3 +280,42 @@ def test_link_then_unlink_nlink(tmp_path, mode):
     inode is unlinked (upper file; lower file linked then its original
     name unlinked), also after a remount."""
     run_pair(tmp_path, mode, _upper_link_probe, lowers=[HL])
+
+
+@pytest.mark.parametrize("first", ["errovl", "kernel"])
+def test_origin_shared_with_kernel(tmp_path, first):
+    """One upper, two implementations: a file copied up by one keeps the
+    lower st_ino when the other mounts the upper (both write and read
+    overlay.origin), in stat and in readdir; a file created in the
+    upper keeps its own number."""
+    testlib.require_daemon()
+    testlib.require_kernel_overlay()
+    lo = str(tmp_path / "l")
+    L.build(lo, {"a": "a\n", "d/b": "b\n", "c": "c\n"})
+    lino = {n: os.lstat(os.path.join(lo, n)).st_ino for n in ("a", "d/b")}
+    up, wk = str(tmp_path / "u"), str(tmp_path / "w")
+
+    def mount(who):
+        if who == "kernel":
+            return testlib.KernelOverlay(str(tmp_path / "k"), lowers=[lo],
+                                         upper=up, work=wk)
+        return testlib.ErrovlMount(str(tmp_path / "e"), lowers=[lo],
+                                   upper=up, work=wk)
+
+    with mount(first) as m:
+        for n in ("a", "d/b"):
+            with open(os.path.join(m.mnt, n), "a") as f:
+                f.write("more\n")
+        with open(os.path.join(m.mnt, "new"), "w") as f:
+            f.write("n\n")
+    second = "kernel" if first == "errovl" else "errovl"
+    with mount(second) as m:
+        got = {n: os.lstat(os.path.join(m.mnt, n)).st_ino
+               for n in ("a", "d/b")}
+        dino = {e.name: e.inode() for e in os.scandir(m.mnt)}
+        dino_d = {e.name: e.inode()
+                  for e in os.scandir(os.path.join(m.mnt, "d"))}
+        new = os.lstat(os.path.join(m.mnt, "new")).st_ino
+    assert got == lino
+    assert dino["a"] == lino["a"] and dino_d["b"] == lino["d/b"]
+    assert dino["new"] == new == os.lstat(os.path.join(up, "new")).st_ino
