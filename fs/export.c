@@ -104,7 +104,7 @@ void ovl_export_free(struct ovl_fs *ofs)
 
 /* The setup entry of lower layer @layer if origins can name it, or NULL. */
 static const struct ovl_export_layer *ovl_export_layer_of(struct ovl_fs *ofs,
-							 unsigned int layer)
+							  unsigned int layer)
 {
 	const struct ovl_export_layer *l;
 
@@ -249,8 +249,8 @@ static int ovl_origin_decode(struct ovl_fs *ofs, const unsigned char *fb,
  *
  * Return: 1 found, 0 none or not usable (never an error).
  */
-int ovl_origin_get(struct ovl_fs *ofs, int dirfd, const char *name,
-		   mode_t type, ino_t *ret_ino, unsigned int *ret_layer)
+int ovl_origin_get(struct ovl_fs *ofs, int dirfd, const char *name, mode_t type,
+		   ino_t *ret_ino, unsigned int *ret_layer)
 {
 	char p[OVL_PROC_PATH_MAX + NAME_MAX + 2], xname[64];
 	unsigned char fb[OVL_FB_MAX];

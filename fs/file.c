@@ -51,6 +51,12 @@ struct ovl_handle *ovl_handle_new(struct ovl_fs *ofs, struct ovl_node *node)
 	h->stale_fd = -1;
 	pthread_mutex_init(&h->lock, NULL);
 	ovl_node_get(ofs, node);
+	pthread_mutex_lock(&ofs->handles_lock);
+	h->next = ofs->handles;
+	if (h->next)
+		h->next->prev = h;
+	ofs->handles = h;
+	pthread_mutex_unlock(&ofs->handles_lock);
 	return h;
 }
 
@@ -61,6 +67,14 @@ struct ovl_handle *ovl_handle_new(struct ovl_fs *ofs, struct ovl_node *node)
  */
 void ovl_handle_free(struct ovl_fs *ofs, struct ovl_handle *h)
 {
+	pthread_mutex_lock(&ofs->handles_lock);
+	if (h->prev)
+		h->prev->next = h->next;
+	else
+		ofs->handles = h->next;
+	if (h->next)
+		h->next->prev = h->prev;
+	pthread_mutex_unlock(&ofs->handles_lock);
 	if (h->fd >= 0)
 		close(h->fd);
 	if (h->stale_fd >= 0)

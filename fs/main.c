@@ -75,6 +75,10 @@ static void ovl_main_usage(FILE *f)
 		"control ioctl\n"
 		"  writeback=0|1       FUSE writeback cache (default 1)\n"
 		"  threaded=0|1        multi-threaded loop (default 1)\n"
+		"  spin=US             the reader polls this long for the next "
+		"request\n"
+		"                      before it sleeps (default 50, 0 = "
+		"never)\n"
 		"  timeout=S           entry and attribute cache timeout "
 		"(default 3600)\n"
 		"  noacl               do not enforce POSIX ACLs (they stay "
@@ -290,18 +294,9 @@ static void ovl_main_detach(int *status_fd, char st)
 
 static int ovl_main_loop(struct ovl_fs *ofs, struct fuse_session *se)
 {
-	struct fuse_loop_config *lc;
-	int r;
-
 	if (!ofs->config.threaded)
 		return fuse_session_loop(se);
-	lc = fuse_loop_cfg_create();
-	if (!lc)
-		return -ENOMEM;
-	fuse_loop_cfg_set_clone_fd(lc, 1);
-	r = fuse_session_loop_mt(se, lc);
-	fuse_loop_cfg_destroy(lc);
-	return r;
+	return ovl_loop_run(ofs, se);
 }
 
 /* Applies the atime options libfuse cannot pass (mount_setattr(2)). */

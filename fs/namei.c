@@ -464,7 +464,8 @@ int ovl_lookup_real(struct ovl_fs *ofs, struct ovl_node *parent,
 			} else {
 				stop = true;
 				ovl_origin_get(ofs, ufd, name, type,
-					       &n->origin_ino, &n->origin_layer);
+					       &n->origin_ino,
+					       &n->origin_layer);
 			}
 		} else if (errno != ENOENT) {
 			r = -errno;
@@ -871,6 +872,7 @@ int ovl_nodes_init(struct ovl_fs *ofs)
 	unsigned int n = ofs->config.nr_lower;
 
 	pthread_mutex_init(&ofs->tree_lock, NULL);
+	pthread_mutex_init(&ofs->handles_lock, NULL);
 	pthread_rwlock_init(&ofs->rename_lock, NULL);
 	ofs->hash_size = OVL_HASH_MIN;
 	ofs->hash = calloc(ofs->hash_size, sizeof(*ofs->hash));

@@ -42,6 +42,11 @@ int ovl_opendir_at(int dirfd, const char *name, DIR **ret);
 int ovl_rm_tree_at(int dirfd, const char *name);
 struct ovl_fs *ovl_fs(fuse_req_t req);
 
+int ovl_thread_create(pthread_t *tid, void *(*fn)(void *), void *arg);
+
+/* loop.c */
+int ovl_loop_run(struct ovl_fs *ofs, struct fuse_session *se);
+
 /* namei.c */
 
 int ovl_nodes_init(struct ovl_fs *ofs);
@@ -106,8 +111,8 @@ int ovl_export_setup(struct ovl_fs *ofs);
 void ovl_export_free(struct ovl_fs *ofs);
 int ovl_origin_set(struct ovl_fs *ofs, int src, unsigned int layer, int dst,
 		   int parent_ufd);
-int ovl_origin_get(struct ovl_fs *ofs, int dirfd, const char *name,
-		   mode_t type, ino_t *ret_ino, unsigned int *ret_layer);
+int ovl_origin_get(struct ovl_fs *ofs, int dirfd, const char *name, mode_t type,
+		   ino_t *ret_ino, unsigned int *ret_layer);
 bool ovl_dir_impure(struct ovl_fs *ofs, int fd);
 int ovl_set_impure(struct ovl_fs *ofs, int dir_fd);
 

@@ -133,6 +133,8 @@ struct ovl_handle {
 	int stale_fd; /* the lower fd after a switch, else -1 */
 	pthread_mutex_t lock;
 	struct ovl_dir *dir; /* readdir state (dirs) */
+	/* ofs->handles list; protected by ofs->handles_lock */
+	struct ovl_handle *prev, *next;
 };
 
 /* What decoding copy-up origins needs of one lower layer (export.c). */
@@ -185,6 +187,12 @@ struct ovl_fs {
 	struct ovl_node *all; /* every non-root node; protected by tree_lock */
 	struct ovl_node *ihash[1024]; /* by uino; protected by tree_lock */
 	_Atomic uint64_t tmp_seq; /* unique temp names in work/ */
+	/*
+	 * Every open handle, so that a daemon ended by a signal (the
+	 * kernel sends no RELEASE then) frees what is still open.
+	 */
+	pthread_mutex_t handles_lock;
+	struct ovl_handle *handles; /* protected by handles_lock */
 };
 
 #endif /* OVL_ENTRY_H */

@@ -31,6 +31,7 @@
 
 #define OVL_DEFAULT_HARVEST_MS 5000u
 #define OVL_DEFAULT_TIMEOUT 3600.0
+#define OVL_DEFAULT_SPIN_US 50u
 
 /* Options libfuse or mount(8) understand, handed to libfuse as they are. */
 static const char *const ovl_params_fuse_flags[] = {
@@ -94,6 +95,7 @@ void ovl_config_init(struct ovl_config *cfg)
 	cfg->threaded = true;
 	cfg->xino = true;
 	cfg->timeout = OVL_DEFAULT_TIMEOUT;
+	cfg->spin_us = OVL_DEFAULT_SPIN_US;
 	cfg->uidmap.overflow = 65534;
 	cfg->gidmap.overflow = 65534;
 }
@@ -440,6 +442,20 @@ static int ovl_params_one(struct ovl_config *cfg, char *opt, char **ret_err)
 			return ovl_params_err(ret_err,
 					      "bad harvest_interval '%s'", v);
 		cfg->harvest_interval_ms = (unsigned int)s * 1000u;
+		return 0;
+	}
+	if (!strcmp(opt, "spin") && v) {
+		char *end;
+		unsigned long us;
+
+		errno = 0;
+		us = strtoul(v, &end, 10);
+		if (!*v || *end || errno || *v == '-' || us > 1000000)
+			return ovl_params_err(ret_err,
+					      "bad spin '%s' (microseconds, "
+					      "0 to 1000000)",
+					      v);
+		cfg->spin_us = (unsigned int)us;
 		return 0;
 	}
 	if (!strcmp(opt, "timeout") && v) {

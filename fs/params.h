@@ -47,6 +47,7 @@ struct ovl_config {
 
 	bool writeback; /* -o writeback=0|1: FUSE writeback cache */
 	bool threaded; /* -o threaded=0|1: multi-threaded loop */
+	unsigned int spin_us; /* -o spin=US: reader stays awake (loop.c) */
 	bool xino; /* compose st_ino when layers span devices */
 	bool noacl; /* -o noacl: do not enforce POSIX ACLs */
 	double timeout; /* -o timeout=SECONDS: entry and attr cache */

@@ -213,8 +213,8 @@ static int ovl_dir_read_layer(struct ovl_fs *ofs, struct ovl_node *node,
 		} else {
 			ino = ovl_compose_ino(ofs, layer, de->d_ino);
 			if (layer == 0 && c == 1 && type != DT_DIR)
-				ino = ovl_node_dino(ofs, node, de->d_name,
-						    type, ino, impure_fd);
+				ino = ovl_node_dino(ofs, node, de->d_name, type,
+						    ino, impure_fd);
 			r = ovl_dir_add(d, de->d_name, ino, type, c == 0, &old);
 			if (r == 1 && layer == 0 && c == 1 && type == DT_DIR)
 				old->merge = true;
@@ -542,7 +542,7 @@ void ovl_op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 /**
  * ovl_op_releasedir_handle - free a directory handle and its listing
  * @ofs: the mount
- * @h: the handle from opendir
+ * @h: the handle from opendir (or open: a file handle has no listing)
  */
 void ovl_op_releasedir_handle(struct ovl_fs *ofs, struct ovl_handle *h)
 {

@@ -322,6 +322,9 @@ int ovl_super_setup(struct ovl_fs *ofs)
  */
 void ovl_super_free(struct ovl_fs *ofs)
 {
+	/* Files still open when a signal ended the daemon. */
+	while (ofs->handles)
+		ovl_op_releasedir_handle(ofs, ofs->handles);
 	ovl_nodes_free(ofs);
 	ovl_export_free(ofs);
 	for (unsigned int i = 0; ofs->lower_fds && i < ofs->config.nr_lower;

@@ -15,6 +15,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -248,6 +249,29 @@ void ovl_tmpname(struct ovl_fs *ofs, char *buf, size_t len)
 	unsigned long long n = ++ofs->tmp_seq;
 
 	snprintf(buf, len, "#errovl.%d.%llx", (int)getpid(), n);
+}
+
+/**
+ * ovl_thread_create - start a helper thread that takes no signals
+ * @tid: the thread
+ * @fn: its function
+ * @arg: its argument
+ *
+ * Signals (unmount by SIGTERM, Ctrl-C) must reach the thread reading
+ * /dev/fuse, whose read() they interrupt; helpers block them all.
+ *
+ * Return: 0 or -errno.
+ */
+int ovl_thread_create(pthread_t *tid, void *(*fn)(void *), void *arg)
+{
+	sigset_t all, old;
+	int r;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	r = pthread_create(tid, NULL, fn, arg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return -r;
 }
 
 /**

@@ -250,7 +250,7 @@ static int ovl_vol_start_harvest(struct ovl_fs *ofs)
 	if (!ofs->config.ovl_volatile || !ofs->config.harvest_interval_ms)
 		return 0;
 	vol->stop = false;
-	r = -pthread_create(&vol->thread, NULL, ovl_vol_harvest_thread, ofs);
+	r = ovl_thread_create(&vol->thread, ovl_vol_harvest_thread, ofs);
 	if (r) {
 		ovl_log(LOG_ERR,
 			"cannot start the upper error harvest thread: %s",

@@ -300,3 +300,9 @@ def test_no_mountpoint_argument(d):
 
 def test_no_options_at_all(d):
     _expect_setup_error([d["m"]], d["m"], "lowerdir")
+
+
+@pytest.mark.parametrize("opt", ["spin=", "spin=-1", "spin=x",
+                                 "spin=1000001", "spin=5us"])
+def test_bad_spin_named(d, opt):
+    _expect_setup_error(_o(d, extra=[opt]) + [d["m"]], d["m"], "spin")

@@ -53,7 +53,7 @@ k-ev = errovl volatile, k-et = upper on its own tmpfs).
 from .ns import private_mount_namespace, in_private_namespace
 from .skips import (require_root, require_fuse, require_kernel_overlay,
                     require_tools, require_daemon, errovl_binary, is_root)
-from .mounts import (ErrovlMount, KernelOverlay, LoopExt4, umount,
+from .mounts import (ErrovlMount, KernelOverlay, LoopExt4, umount, mounted_at,
                      DEFAULT_KERNEL_OPTS, wait_for_mount)
 from . import sysop
 from . import layers

@@ -1,0 +1,280 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The request loop: one reader thread and a pool of workers.
+ *
+ * libfuse's multi-threaded loop lets every idle thread wait in read()
+ * on /dev/fuse; the kernel wakes them in turn, so a serial stream of
+ * requests (tar, find, a build) hops to another thread, often another
+ * CPU, on every request. On small and virtual machines that switch
+ * costs more than most requests: the daemon spent a third of its time
+ * in the scheduler during an untar.
+ *
+ * Here one thread reads. A request that is quick by construction
+ * (lookup, getattr, create, release, an open or setattr that needs no
+ * copy-up, a small read or write, ...) is answered by the reader
+ * itself, with no hand-over. A request that may take long or block
+ * (fsync, a copy-up, rename, readdir, a blocking lock, a large read,
+ * ioctl, ...) goes to a worker, and the reader goes straight back to
+ * reading, so slow requests run in parallel with each other and with
+ * the quick ones. A request whose data libfuse left in its splice pipe
+ * is always answered by the reader: the pipe belongs to that thread.
+ *
+ * The decision reads only the request header and, for a few opcodes,
+ * the fixed part of its argument; the node it names is live (the
+ * kernel holds a lookup on it while the request runs).
+ *
+ * Waiting: after a request the reader polls /dev/fuse (non-blocking)
+ * for -o spin microseconds (default 50, 0 = never) before it sleeps. A process that sends requests
+ * back to back (tar: lookup, create, write, chown, chmod, utimes per
+ * file) finds the reader awake and on its CPU; waking a sleeping
+ * thread on an idle CPU costs tens of microseconds on virtual
+ * machines, more than most requests take to answer.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ovl.h"
+
+/* FUSE protocol opcodes (include/uapi/linux/fuse.h) this file needs. */
+enum {
+	OVL_OP_SETATTR = 4,
+	OVL_OP_RENAME = 12,
+	OVL_OP_LINK = 13,
+	OVL_OP_OPEN = 14,
+	OVL_OP_READ = 15,
+	OVL_OP_WRITE = 16,
+	OVL_OP_FSYNC = 20,
+	OVL_OP_SETXATTR = 21,
+	OVL_OP_REMOVEXATTR = 24,
+	OVL_OP_READDIR = 28,
+	OVL_OP_FSYNCDIR = 30,
+	OVL_OP_SETLKW = 33,
+	OVL_OP_RMDIR = 11,
+	OVL_OP_IOCTL = 39,
+	OVL_OP_FALLOCATE = 43,
+	OVL_OP_READDIRPLUS = 44,
+	OVL_OP_RENAME2 = 45,
+	OVL_OP_COPY_FILE_RANGE = 47,
+};
+
+/* Offsets in a request: struct fuse_in_header is 40 bytes. */
+#define OVL_IN_OPCODE 4
+#define OVL_IN_NODEID 16
+#define OVL_IN_ARG 40
+/* fuse_open_in.flags; fuse_read_in.size and fuse_write_in.size */
+#define OVL_OPEN_FLAGS OVL_IN_ARG
+#define OVL_RW_SIZE (OVL_IN_ARG + 16)
+
+/* Reads and writes up to this size are answered by the reader. */
+#define OVL_LOOP_INLINE_IO (64 * 1024)
+#define OVL_LOOP_WORKERS 4
+
+struct ovl_work {
+	struct fuse_buf buf; /* owns buf.mem */
+	struct ovl_work *next;
+};
+
+struct ovl_loop {
+	struct ovl_fs *ofs;
+	struct fuse_session *se;
+	pthread_mutex_t lock;
+	pthread_cond_t cond; /* work queued, or stop */
+	struct ovl_work *head, *tail; /* protected by lock */
+	bool stop; /* protected by lock */
+};
+
+static uint32_t ovl_loop_u32(const struct fuse_buf *b, size_t off)
+{
+	uint32_t v;
+
+	memcpy(&v, (const char *)b->mem + off, sizeof(v));
+	return v;
+}
+
+static bool ovl_loop_node_upper(struct ovl_fs *ofs, const struct fuse_buf *b)
+{
+	uint64_t id;
+
+	memcpy(&id, (const char *)b->mem + OVL_IN_NODEID, sizeof(id));
+	if (id == FUSE_ROOT_ID)
+		return ovl_node_has_upper(ofs->root);
+	return ovl_node_has_upper((struct ovl_node *)(uintptr_t)id);
+}
+
+/*
+ * Whether the request in @b may take long (disk I/O of unknown size,
+ * copy-up, a lock wait) and belongs on a worker.
+ */
+static bool ovl_loop_is_slow(struct ovl_fs *ofs, const struct fuse_buf *b,
+			     size_t len)
+{
+	uint32_t op, flags;
+
+	if (b->flags & FUSE_BUF_IS_FD || len < OVL_IN_ARG)
+		return false;
+	op = ovl_loop_u32(b, OVL_IN_OPCODE);
+	switch (op) {
+	case OVL_OP_FSYNC:
+	case OVL_OP_FSYNCDIR:
+	case OVL_OP_SETLKW:
+	case OVL_OP_IOCTL:
+	case OVL_OP_RENAME:
+	case OVL_OP_RENAME2:
+	case OVL_OP_LINK:
+	case OVL_OP_RMDIR:
+	case OVL_OP_READDIR:
+	case OVL_OP_READDIRPLUS:
+	case OVL_OP_FALLOCATE:
+	case OVL_OP_COPY_FILE_RANGE:
+		return true;
+	case OVL_OP_READ:
+	case OVL_OP_WRITE:
+		return len < OVL_RW_SIZE + 4 ||
+		       ovl_loop_u32(b, OVL_RW_SIZE) > OVL_LOOP_INLINE_IO;
+	case OVL_OP_OPEN:
+		if (len < OVL_OPEN_FLAGS + 4)
+			return true;
+		flags = ovl_loop_u32(b, OVL_OPEN_FLAGS);
+		if ((flags & O_ACCMODE) == O_RDONLY && !(flags & O_TRUNC))
+			return false;
+		return !ovl_loop_node_upper(ofs, b);
+	case OVL_OP_SETATTR:
+	case OVL_OP_SETXATTR:
+	case OVL_OP_REMOVEXATTR:
+		/* Quick unless a copy-up comes first. */
+		return !ovl_loop_node_upper(ofs, b);
+	default:
+		return false;
+	}
+}
+
+static void *ovl_loop_worker(void *arg)
+{
+	struct ovl_loop *l = arg;
+	struct ovl_work *w;
+
+	for (;;) {
+		pthread_mutex_lock(&l->lock);
+		while (!l->head && !l->stop)
+			pthread_cond_wait(&l->cond, &l->lock);
+		w = l->head;
+		if (w) {
+			l->head = w->next;
+			if (!l->head)
+				l->tail = NULL;
+		}
+		pthread_mutex_unlock(&l->lock);
+		if (!w)
+			return NULL; /* stop, and nothing left */
+		fuse_session_process_buf(l->se, &w->buf);
+		free(w->buf.mem);
+		free(w);
+	}
+}
+
+/* Hands @b to a worker; on success @b is reset for the next read. */
+static int ovl_loop_queue(struct ovl_loop *l, struct fuse_buf *b)
+{
+	struct ovl_work *w = malloc(sizeof(*w));
+
+	if (!w)
+		return -ENOMEM;
+	w->buf = *b;
+	w->next = NULL;
+	memset(b, 0, sizeof(*b));
+	pthread_mutex_lock(&l->lock);
+	if (l->tail)
+		l->tail->next = w;
+	else
+		l->head = w;
+	l->tail = w;
+	pthread_cond_signal(&l->cond);
+	pthread_mutex_unlock(&l->lock);
+	return 0;
+}
+
+static uint64_t ovl_loop_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Reads the next request into @b: polls for -o spin microseconds after
+ * the previous one, then sleeps in poll(). /dev/fuse is non-blocking.
+ * Returns what fuse_session_receive_buf() does (-EINTR on a signal).
+ */
+static int ovl_loop_receive(struct ovl_fs *ofs, struct fuse_session *se,
+			    struct fuse_buf *b)
+{
+	struct pollfd pfd = {.fd = fuse_session_fd(se), .events = POLLIN};
+	uint64_t spin = (uint64_t)ofs->config.spin_us * 1000u;
+	uint64_t until = ovl_loop_now_ns() + spin;
+	int res;
+
+	for (;;) {
+		res = fuse_session_receive_buf(se, b);
+		if (res != -EAGAIN)
+			return res;
+		if (ovl_loop_now_ns() < until)
+			continue;
+		if (poll(&pfd, 1, -1) < 0 && errno == EINTR)
+			return -EINTR;
+		until = ovl_loop_now_ns() + spin;
+	}
+}
+
+/**
+ * ovl_loop_run - serve requests until unmount or a signal
+ * @ofs: the mount
+ * @se: its session, mounted
+ *
+ * Context: the daemon's main thread; starts and joins the workers.
+ * Return: 0, or -errno when reading /dev/fuse failed.
+ */
+int ovl_loop_run(struct ovl_fs *ofs, struct fuse_session *se)
+{
+	struct ovl_loop l = {.ofs = ofs, .se = se};
+	pthread_t tid[OVL_LOOP_WORKERS];
+	struct fuse_buf buf = {0};
+	unsigned int nr = 0;
+	int res = 0, fd = fuse_session_fd(se), fl = fcntl(fd, F_GETFL);
+
+	pthread_mutex_init(&l.lock, NULL);
+	pthread_cond_init(&l.cond, NULL);
+	for (; nr < OVL_LOOP_WORKERS; nr++)
+		if (ovl_thread_create(&tid[nr], ovl_loop_worker, &l) < 0)
+			break;
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return -errno;
+	while (!fuse_session_exited(se)) {
+		res = ovl_loop_receive(ofs, se, &buf);
+		if (res == -EINTR)
+			continue;
+		if (res <= 0)
+			break;
+		/* Without a worker, or without memory: answer it here. */
+		if (!nr || !ovl_loop_is_slow(ofs, &buf, (size_t)res) ||
+		    ovl_loop_queue(&l, &buf) < 0)
+			fuse_session_process_buf(se, &buf);
+	}
+	free(buf.mem);
+	pthread_mutex_lock(&l.lock);
+	l.stop = true;
+	pthread_cond_broadcast(&l.cond);
+	pthread_mutex_unlock(&l.lock);
+	while (nr)
+		pthread_join(tid[--nr], NULL);
+	pthread_cond_destroy(&l.cond);
+	pthread_mutex_destroy(&l.lock);
+	fuse_session_reset(se);
+	return res < 0 ? res : 0;
+}
