@@ -396,8 +396,7 @@ int ovl_copy_up(struct ovl_fs *ofs, struct ovl_node *node, bool data)
 	 * so stat agrees with readdir. Attributes only (offset -1): no
 	 * page or inode lock is taken, so this is safe inside a request.
 	 */
-	if (r == 0 && !S_ISDIR(node->type) && ofs->se)
-		(void)fuse_lowlevel_notify_inval_inode(
-			ofs->se, ovl_node_ino(ofs, node), -1, 0);
+	if (r == 0 && !S_ISDIR(node->type))
+		ovl_node_inval_attr(ofs, node);
 	return r;
 }

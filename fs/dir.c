@@ -542,8 +542,10 @@ static int ovl_do_remove(struct ovl_fs *ofs, struct ovl_node *parent,
 out_discard:
 	ovl_node_discard(victim);
 	if (known) {
-		if (r == 0)
+		if (r == 0) {
 			ovl_node_unhash(ofs, known);
+			ovl_node_removed(ofs, known);
+		}
 		ovl_op_forget_one(ofs, known, 1);
 	}
 	return r;
@@ -754,6 +756,8 @@ out_moved:
 out_unlock:
 	pthread_rwlock_unlock(&ofs->rename_lock);
 out_forget:
+	if (r == 0 && dst && !(flags & RENAME_EXCHANGE))
+		ovl_node_removed(ofs, dst);
 	if (src)
 		ovl_op_forget_one(ofs, src, 1);
 	if (dst)

@@ -1121,6 +1121,37 @@ int ovl_node_pin(struct ovl_fs *ofs, struct ovl_node *node)
 }
 
 /**
+ * ovl_node_inval_attr - make the kernel fetch @node's attributes again
+ * @ofs: the mount
+ * @node: a node whose attributes changed behind the kernel's back
+ *
+ * An attribute-only invalidation takes no page or inode lock, so it
+ * is safe inside a request.
+ */
+void ovl_node_inval_attr(struct ovl_fs *ofs, struct ovl_node *node)
+{
+	if (ofs->se)
+		(void)fuse_lowlevel_notify_inval_inode(
+			ofs->se, ovl_node_ino(ofs, node), -1, 0);
+}
+
+/**
+ * ovl_node_removed - a non-directory lost its name (unlink, rename over)
+ * @ofs: the mount
+ * @node: the pinned node
+ *
+ * The kernel counts one link less on its own; a lower object keeps its
+ * links, as kernel overlayfs shows them through a descriptor still
+ * open: have the kernel ask.
+ */
+void ovl_node_removed(struct ovl_fs *ofs, struct ovl_node *node)
+{
+	if (__atomic_load_n(&node->pin_fd, __ATOMIC_ACQUIRE) >= 0 &&
+	    node->pin_layer)
+		ovl_node_inval_attr(ofs, node);
+}
+
+/**
  * ovl_node_set_linked - @node's upper inode got another name (link())
  * @ofs: the mount
  * @node: a non-directory node with an upper object

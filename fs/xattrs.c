@@ -229,9 +229,8 @@ static int ovl_do_setxattr(struct ovl_fs *ofs, struct ovl_node *node,
 	r = r < 0 ? -errno : 0;
 	close(fd);
 	/* An access ACL changes the mode: drop the kernel's cached one. */
-	if (r == 0 && !strncmp(name, "system.posix_acl_", 17) && ofs->se)
-		(void)fuse_lowlevel_notify_inval_inode(
-			ofs->se, ovl_node_ino(ofs, node), -1, 0);
+	if (r == 0 && !strncmp(name, "system.posix_acl_", 17))
+		ovl_node_inval_attr(ofs, node);
 	return r;
 }
 

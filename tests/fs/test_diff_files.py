@@ -130,6 +130,9 @@ sc("fd_after_rename_over_upper", [
 sc("fd_after_rename_over_lower", [
     ("open", "a", "O_RDONLY", 0, "f"), ("rename", "b", "a"), ("fdstat", "f"),
     ("fdread", "f"), ("close", "f"), ("read", "a")])
+sc("fd_after_unlink_lower", [
+    ("open", "a", "O_RDONLY", 0, "f"), ("unlink", "a"), ("fdstat", "f"),
+    ("fdread", "f"), ("close", "f"), ("stat", "a")])
 sc("fd_after_unlink_and_mkdir", [
     ("create", "x", "data"), ("open", "x", "O_RDWR", 0, "f"),
     ("unlink", "x"), ("mkdir", "x"), ("fdstat", "f"), ("fdwrite", "f", "W"),
@@ -290,7 +293,6 @@ sc("create_over_lower_whiteout", [("create", "gone", "back"),
                                   ("read", "gone")], lowers=[TOP, LOW])
 sc("unlink_file_from_bottom_layer", [("unlink", "c"), ("readdir", "")],
    lowers=[TOP, LOW])
-known_bug(S, "D8", "fd_after_rename_over_lower")
 
 
 @pytest.mark.parametrize("mode,sc", mode_params(
