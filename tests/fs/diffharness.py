@@ -107,10 +107,10 @@ TMPFS_UPPER_MODES = ("k-et",)
 
 def known_bug(scenarios, entry, *names):
     """Marks the named scenarios strict-xfail for errovl with a pointer
-    to @entry of /work/notes/fs-discrepancies.md."""
+    to @entry of docs/known-differences.md."""
     byname = {s.name: s for s in scenarios}
     for n in names:
-        byname[n].xfail = (f"{entry} in fs-discrepancies.md "
+        byname[n].xfail = (f"{entry} in docs/known-differences.md "
                            "(errovl differs from kernel overlayfs)")
 
 
@@ -713,7 +713,7 @@ def _run_differential(mode, sc, tmp_path, side_a, side_b, ua, ub):
     if daemon_problems and not problems:
         for entry, pred in KNOWN_LOG_BUGS:
             if pred(b["log"]):
-                pytest.xfail(f"{entry} in fs-discrepancies.md: "
+                pytest.xfail(f"{entry} in docs/known-differences.md: "
                              + "; ".join(daemon_problems))
     problems += daemon_problems
     if problems:

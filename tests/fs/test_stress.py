@@ -172,7 +172,7 @@ def test_parallel_stress(tmp_path, opts):
     known = [_known_race(b) for b in bad]
     if bad and all(known):
         pytest.xfail(f"{', '.join(sorted(set(known)))} in "
-                     f"fs-discrepancies.md (known races): {bad}")
+                     f"docs/known-differences.md (known races): {bad}")
     assert not bad, f"unexpected errnos: {bad}\n{report}"
     assert sum(r[1] for r in results) > 100, report
     assert status == 0, (f"daemon exit status {status} after unmount\n"

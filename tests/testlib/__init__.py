@@ -45,8 +45,8 @@ Layers and trees
 Running (from the repository root, as root for the mounting tests):
     ERROVL_BUILD=build-X /usr/bin/python3 -m pytest tests/fs
     ... -k k-k    only the kernel-vs-kernel sanity mode (no daemon needed)
-    ... -rxX      list the xfails; each names its entry in the discrepancy
-                  notes (fs-discrepancies.md)
+    ... -rxX      list the xfails; each names its entry in
+                  docs/known-differences.md
 The differential harness is tests/fs/diffharness.py (modes k-k, k-e,
 k-ev = errovl volatile, k-et = upper on its own tmpfs).
 """
