@@ -24,7 +24,9 @@
  * kernel holds a lookup on it while the request runs).
  *
  * Waiting: after a request the reader polls /dev/fuse (non-blocking)
- * for -o spin microseconds (default 50, 0 = never) before it sleeps. A process that sends requests
+ * for a while before it sleeps: up to -o spin microseconds (default
+ * 50, 0 = never), less when polling keeps missing, and not while a
+ * worker answers a request (the client waits for that answer). A process that sends requests
  * back to back (tar: lookup, create, write, chown, chmod, utimes per
  * file) finds the reader awake and on its CPU; waking a sleeping
  * thread on an idle CPU costs tens of microseconds on virtual
@@ -87,6 +89,8 @@ struct ovl_loop {
 	pthread_cond_t cond; /* work queued, or stop */
 	struct ovl_work *head, *tail; /* protected by lock */
 	bool stop; /* protected by lock */
+	unsigned int pending; /* queued or running work; atomic */
+	uint64_t spin_ns; /* current polling window (reader only) */
 };
 
 static uint32_t ovl_loop_u32(const struct fuse_buf *b, size_t off)
@@ -173,6 +177,7 @@ static void *ovl_loop_worker(void *arg)
 		if (!w)
 			return NULL; /* stop, and nothing left */
 		fuse_session_process_buf(l->se, &w->buf);
+		__atomic_sub_fetch(&l->pending, 1, __ATOMIC_RELEASE);
 		free(w->buf.mem);
 		free(w);
 	}
@@ -188,6 +193,7 @@ static int ovl_loop_queue(struct ovl_loop *l, struct fuse_buf *b)
 	w->buf = *b;
 	w->next = NULL;
 	memset(b, 0, sizeof(*b));
+	__atomic_add_fetch(&l->pending, 1, __ATOMIC_RELAXED);
 	pthread_mutex_lock(&l->lock);
 	if (l->tail)
 		l->tail->next = w;
@@ -208,27 +214,53 @@ static uint64_t ovl_loop_now_ns(void)
 }
 
 /*
- * Reads the next request into @b: polls for -o spin microseconds after
- * the previous one, then sleeps in poll(). /dev/fuse is non-blocking.
- * Returns what fuse_session_receive_buf() does (-EINTR on a signal).
+ * Adapts the polling window after a sleep of @slept ns that followed a
+ * window in which nothing came: the next request came soon after the
+ * window closed, so a longer one would have caught it (double it, up
+ * to -o spin); or it came late, so polling was wasted (halve it).
  */
-static int ovl_loop_receive(struct ovl_fs *ofs, struct fuse_session *se,
-			    struct fuse_buf *b)
+static void ovl_loop_adapt(struct ovl_loop *l, uint64_t slept)
 {
-	struct pollfd pfd = {.fd = fuse_session_fd(se), .events = POLLIN};
-	uint64_t spin = (uint64_t)ofs->config.spin_us * 1000u;
-	uint64_t until = ovl_loop_now_ns() + spin;
+	uint64_t max = (uint64_t)l->ofs->config.spin_us * 1000u;
+
+	if (slept < max)
+		l->spin_ns = l->spin_ns ? l->spin_ns * 2 : max / 8;
+	else
+		l->spin_ns /= 2;
+	if (l->spin_ns > max)
+		l->spin_ns = max;
+	if (l->spin_ns < 1000)
+		l->spin_ns = slept < max ? 1000 : 0;
+}
+
+/*
+ * Reads the next request into @b. /dev/fuse is non-blocking: the
+ * reader polls for it for the current window (at most -o spin), then
+ * sleeps in poll(). While a worker answers a request the reader does
+ * not poll: a serial client waits for that answer first, and the
+ * worker needs the CPU. Returns what fuse_session_receive_buf() does
+ * (-EINTR on a signal).
+ */
+static int ovl_loop_receive(struct ovl_loop *l, struct fuse_buf *b)
+{
+	struct pollfd pfd = {.fd = fuse_session_fd(l->se), .events = POLLIN};
+	uint64_t until = ovl_loop_now_ns() + l->spin_ns, t;
+	bool spun;
 	int res;
 
 	for (;;) {
-		res = fuse_session_receive_buf(se, b);
+		res = fuse_session_receive_buf(l->se, b);
 		if (res != -EAGAIN)
 			return res;
-		if (ovl_loop_now_ns() < until)
+		t = ovl_loop_now_ns();
+		spun = !__atomic_load_n(&l->pending, __ATOMIC_ACQUIRE);
+		if (t < until && spun)
 			continue;
 		if (poll(&pfd, 1, -1) < 0 && errno == EINTR)
 			return -EINTR;
-		until = ovl_loop_now_ns() + spin;
+		if (spun && l->ofs->config.spin_us)
+			ovl_loop_adapt(l, ovl_loop_now_ns() - t);
+		until = ovl_loop_now_ns() + l->spin_ns;
 	}
 }
 
@@ -242,7 +274,9 @@ static int ovl_loop_receive(struct ovl_fs *ofs, struct fuse_session *se,
  */
 int ovl_loop_run(struct ovl_fs *ofs, struct fuse_session *se)
 {
-	struct ovl_loop l = {.ofs = ofs, .se = se};
+	struct ovl_loop l = {.ofs = ofs,
+			     .se = se,
+			     .spin_ns = (uint64_t)ofs->config.spin_us * 1000u};
 	pthread_t tid[OVL_LOOP_WORKERS];
 	struct fuse_buf buf = {0};
 	unsigned int nr = 0;
@@ -256,7 +290,7 @@ int ovl_loop_run(struct ovl_fs *ofs, struct fuse_session *se)
 	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
 		return -errno;
 	while (!fuse_session_exited(se)) {
-		res = ovl_loop_receive(ofs, se, &buf);
+		res = ovl_loop_receive(&l, &buf);
 		if (res == -EINTR)
 			continue;
 		if (res <= 0)
