@@ -57,6 +57,7 @@ struct ovl_new {
 	int link_fd; /* O_PATH fd to hard-link, or -1 */
 	struct ovl_node *link_node; /* its node: a link answers with it */
 	int open_flags; /* create: flags of the returned fd */
+	bool tmpfile; /* an unnamed file (O_TMPFILE); @nm is the dir */
 };
 
 static int ovl_wh_file_name(char *buf, size_t len, const char *name)
@@ -152,10 +153,16 @@ static int ovl_new_at(struct ovl_fs *ofs, fuse_req_t req,
 		r = symlinkat(nw->link, dirfd, nm);
 		break;
 	case S_IFREG:
-		fd = openat(dirfd, nm,
-			    (nw->open_flags & ~O_TRUNC) | O_CREAT | O_EXCL |
-				    O_CLOEXEC,
-			    mode);
+		if (nw->tmpfile)
+			fd = openat(dirfd, nm,
+				    (nw->open_flags & ~(O_TRUNC | O_CREAT)) |
+					    O_TMPFILE | O_CLOEXEC,
+				    mode);
+		else
+			fd = openat(dirfd, nm,
+				    (nw->open_flags & ~O_TRUNC) | O_CREAT |
+					    O_EXCL | O_CLOEXEC,
+				    mode);
 		r = fd < 0 ? -1 : 0;
 		break;
 	default:
@@ -165,9 +172,16 @@ static int ovl_new_at(struct ovl_fs *ofs, fuse_req_t req,
 	if (r < 0)
 		return -errno;
 	/* chown clears set-id bits (and mkdir ignores S_ISGID): set again. */
-	if (fchownat(dirfd, nm, uid, gid, AT_SYMLINK_NOFOLLOW) < 0 ||
-	    (!S_ISLNK(nw->mode) && (mode & 07000) &&
-	     fchmodat(dirfd, nm, mode, 0) < 0)) {
+	if (nw->tmpfile) {
+		if (fchown(fd, uid, gid) < 0 ||
+		    ((mode & 07000) && fchmod(fd, mode) < 0)) {
+			r = -errno;
+			close(fd);
+			return r; /* nothing to unlink: it has no name */
+		}
+	} else if (fchownat(dirfd, nm, uid, gid, AT_SYMLINK_NOFOLLOW) < 0 ||
+		   (!S_ISLNK(nw->mode) && (mode & 07000) &&
+		    fchmodat(dirfd, nm, mode, 0) < 0)) {
 		r = -errno;
 		goto out_unlink;
 	}
@@ -405,6 +419,43 @@ void ovl_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 	ovl_reply_new(req, "link", newparent, newname, r, &e);
 }
 
+/*
+ * O_TMPFILE: an unnamed upper file in @parent's upper directory (copied
+ * up first), owned and moded as a created one, pinned by its own fd.
+ */
+static int ovl_do_tmpfile(struct ovl_fs *ofs, fuse_req_t req,
+			  struct ovl_node *parent, struct ovl_new *nw,
+			  struct fuse_entry_param *e, int *ret_fd)
+{
+	char p[OVL_PROC_PATH_MAX];
+	int fd, pin, r;
+
+	if (!S_ISDIR(parent->type))
+		return -ENOTDIR;
+	r = ovl_copy_up(ofs, parent, true);
+	if (r < 0)
+		return r;
+	nw->tmpfile = true;
+	r = ovl_new_at(ofs, req, parent, nw, ovl_node_upper(parent), ".", false,
+		       &fd);
+	if (r < 0)
+		return r;
+	pin = open(ovl_proc_path(p, fd), O_PATH | O_CLOEXEC);
+	if (pin < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	r = ovl_node_new_unnamed(ofs, parent, S_IFREG, pin, e);
+	if (r < 0) {
+		close(pin);
+		close(fd);
+		return r;
+	}
+	*ret_fd = fd;
+	return 0;
+}
+
 /**
  * ovl_op_create - FUSE create: create and open a regular file
  * @req: the request
@@ -412,6 +463,9 @@ void ovl_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
  * @name: entry name
  * @mode: type and permission bits (umask applied by the kernel)
  * @fi: open file information; fi->fh is the struct ovl_handle
+ *
+ * The request loop hands FUSE_TMPFILE (O_TMPFILE) here too, with the
+ * name the kernel gives it, "/", which no real entry can have.
  *
  * Context: libfuse worker thread; replies exactly once.
  */
@@ -426,7 +480,12 @@ void ovl_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 
 	memset(&e, 0, sizeof(e));
 	nw.open_flags = ovl_open_flags(ofs, fi->flags);
-	r = ovl_do_new(ofs, req, ovl_node(req, parent), name, &nw, &e, &fd);
+	if (!strcmp(name, "/"))
+		r = ovl_do_tmpfile(ofs, req, ovl_node(req, parent), &nw, &e,
+				   &fd);
+	else
+		r = ovl_do_new(ofs, req, ovl_node(req, parent), name, &nw, &e,
+			       &fd);
 	ovl_dbg(ofs, "create(%lu, %s, %#o) = %d", (unsigned long)parent, name,
 		fi->flags, r);
 	if (r < 0) {

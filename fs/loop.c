@@ -45,6 +45,8 @@
 
 /* FUSE protocol opcodes (include/uapi/linux/fuse.h) this file needs. */
 enum {
+	OVL_OP_CREATE = 35,
+	OVL_OP_TMPFILE = 51,
 	OVL_OP_SETATTR = 4,
 	OVL_OP_RENAME = 12,
 	OVL_OP_LINK = 13,
@@ -158,6 +160,23 @@ static bool ovl_loop_is_slow(struct ovl_fs *ofs, const struct fuse_buf *b,
 	}
 }
 
+/*
+ * libfuse 3.14 does not know FUSE_TMPFILE (protocol 7.37) and would
+ * answer ENOSYS, which turns O_TMPFILE off for the mount. Its request
+ * is a CREATE in all but the opcode (fuse_create_in, then the name,
+ * "/"; the reply is an entry and an open), so it is handed to libfuse
+ * as one; ovl_op_create() recognises the name.
+ */
+static void ovl_loop_tmpfile(struct fuse_buf *b, size_t len)
+{
+	uint32_t op = OVL_OP_CREATE;
+
+	if (b->flags & FUSE_BUF_IS_FD || len < OVL_IN_ARG ||
+	    ovl_loop_u32(b, OVL_IN_OPCODE) != OVL_OP_TMPFILE)
+		return;
+	memcpy((char *)b->mem + OVL_IN_OPCODE, &op, sizeof(op));
+}
+
 static void *ovl_loop_worker(void *arg)
 {
 	struct ovl_loop *l = arg;
@@ -269,6 +288,8 @@ static int ovl_loop_receive(struct ovl_loop *l, struct fuse_buf *b)
  * @ofs: the mount
  * @se: its session, mounted
  *
+ * With -o threaded=0 there are no workers: the reader answers all.
+ *
  * Context: the daemon's main thread; starts and joins the workers.
  * Return: 0, or -errno when reading /dev/fuse failed.
  */
@@ -284,7 +305,7 @@ int ovl_loop_run(struct ovl_fs *ofs, struct fuse_session *se)
 
 	pthread_mutex_init(&l.lock, NULL);
 	pthread_cond_init(&l.cond, NULL);
-	for (; nr < OVL_LOOP_WORKERS; nr++)
+	for (; ofs->config.threaded && nr < OVL_LOOP_WORKERS; nr++)
 		if (ovl_thread_create(&tid[nr], ovl_loop_worker, &l) < 0)
 			break;
 	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
@@ -295,6 +316,7 @@ int ovl_loop_run(struct ovl_fs *ofs, struct fuse_session *se)
 			continue;
 		if (res <= 0)
 			break;
+		ovl_loop_tmpfile(&buf, (size_t)res);
 		/* Without a worker, or without memory: answer it here. */
 		if (!nr || !ovl_loop_is_slow(ofs, &buf, (size_t)res) ||
 		    ovl_loop_queue(&l, &buf) < 0)

@@ -292,13 +292,6 @@ static void ovl_main_detach(int *status_fd, char st)
 	*status_fd = -1;
 }
 
-static int ovl_main_loop(struct ovl_fs *ofs, struct fuse_session *se)
-{
-	if (!ofs->config.threaded)
-		return fuse_session_loop(se);
-	return ovl_loop_run(ofs, se);
-}
-
 /* Applies the atime options libfuse cannot pass (mount_setattr(2)). */
 static int ovl_main_mount_attrs(struct ovl_fs *ofs)
 {
@@ -363,7 +356,7 @@ static int ovl_main_run(struct ovl_fs *ofs, const struct ovl_main_args *a,
 	}
 	if (*status_fd >= 0)
 		ovl_main_detach(status_fd, 0);
-	r = ovl_main_loop(ofs, se);
+	r = ovl_loop_run(ofs, se);
 	if (r < 0)
 		ovl_log(LOG_ERR, "FUSE session ended: %s", strerror(-r));
 	fuse_session_unmount(se);

@@ -624,6 +624,55 @@ static struct ovl_node *ovl_node_hash_new(struct ovl_fs *ofs,
 }
 
 /**
+ * ovl_node_new_unnamed - a node for an upper object without a name
+ * (O_TMPFILE), with one kernel lookup
+ * @ofs: the mount
+ * @parent: the directory it was made in (kept referenced)
+ * @type: its S_IFMT bits
+ * @pin: O_PATH fd of the object; the node owns it on success
+ * @e: entry to fill
+ *
+ * The node is never hashed: no name finds it. A later link() gives it
+ * one (ovl_node_set_linked()).
+ *
+ * Return: 0 or -errno (@pin is not closed then).
+ */
+int ovl_node_new_unnamed(struct ovl_fs *ofs, struct ovl_node *parent,
+			 mode_t type, int pin, struct fuse_entry_param *e)
+{
+	struct ovl_node *n = ovl_node_alloc(type, 0);
+	int r;
+
+	if (!n)
+		return -ENOMEM;
+	n->name = strdup("/");
+	if (!n->name) {
+		ovl_node_free(n);
+		return -ENOMEM;
+	}
+	n->upper = true;
+	n->pin_fd = pin;
+	n->pin_layer = 0;
+	pthread_mutex_lock(&ofs->tree_lock);
+	n->parent = parent;
+	parent->refs++;
+	n->nlookup = 1;
+	n->all_next = ofs->all;
+	if (ofs->all)
+		ofs->all->all_prev = n;
+	ofs->all = n;
+	pthread_mutex_unlock(&ofs->tree_lock);
+	r = ovl_node_stat(ofs, n, &e->attr);
+	if (r < 0) {
+		n->pin_fd = -1; /* the caller still owns it */
+		ovl_op_forget_one(ofs, n, 1);
+		return r;
+	}
+	ovl_entry_fill(ofs, n, e);
+	return 0;
+}
+
+/**
  * ovl_do_lookup - look @name up and take one kernel lookup on it
  * @ofs: the mount
  * @parent: merged parent directory

@@ -91,6 +91,8 @@ int ovl_real_get(struct ovl_fs *ofs, struct ovl_node *node, bool lock,
 void ovl_real_put(struct ovl_fs *ofs, struct ovl_real *r);
 int ovl_real_open(const struct ovl_real *r, int flags);
 int ovl_node_pin(struct ovl_fs *ofs, struct ovl_node *node);
+int ovl_node_new_unnamed(struct ovl_fs *ofs, struct ovl_node *parent,
+			 mode_t type, int pin, struct fuse_entry_param *e);
 void ovl_node_inval_attr(struct ovl_fs *ofs, struct ovl_node *node);
 void ovl_node_removed(struct ovl_fs *ofs, struct ovl_node *node);
 ino_t ovl_node_dino(struct ovl_fs *ofs, struct ovl_node *dir, const char *name,

@@ -2,6 +2,8 @@
 """The request loop (fs/loop.c): a signal ends it at once whatever the
 spin setting and while workers are busy, the mount then goes away and
 the daemon exits 0; requests are answered with spin=0 too."""
+import ctypes
+import errno
 import os
 import signal
 import threading
@@ -53,3 +55,54 @@ def test_signal_unmounts(tmp_path, opts, sig):
         assert time.monotonic() - start < 5
         assert rc == 0, m.log()[-2000:]
         assert not testlib.mounted_at(m.mnt)
+
+
+def _linkat_empty_path(fd, path):
+    libc = ctypes.CDLL(None, use_errno=True)
+    at_fdcwd, at_empty_path = -100, 0x1000
+    if libc.linkat(fd, b"", at_fdcwd, os.fsencode(path), at_empty_path):
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e), path)
+
+
+@pytest.mark.parametrize("opts", [(), ("threaded=0",), ("volatile",)],
+                         ids=["default", "single", "volatile"])
+def test_tmpfile_through_the_loop(tmp_path, opts):
+    """O_TMPFILE reaches errovl (the loop passes FUSE_TMPFILE on as a
+    create) with and without workers: an unnamed upper file, linked
+    later with linkat(AT_EMPTY_PATH); never listed before; a second one
+    closed without a link leaves nothing behind in the upper."""
+    testlib.require_daemon()
+    lo = str(tmp_path / "l")
+    os.makedirs(os.path.join(lo, "d"))
+    m = testlib.ErrovlMount(str(tmp_path / "e"), lowers=[lo], opts=opts)
+    with m:
+        d = os.path.join(m.mnt, "d")
+        fd = os.open(d, os.O_TMPFILE | os.O_RDWR, 0o640)
+        try:
+            os.write(fd, b"unnamed\n")
+            st = os.fstat(fd)
+            assert st.st_nlink == 0 and st.st_size == 8
+            assert os.listdir(d) == []
+            # As on kernel overlayfs: not through /proc, but by the fd.
+            with pytest.raises(OSError) as ei:
+                os.link(f"/proc/self/fd/{fd}", os.path.join(d, "named"),
+                        follow_symlinks=True)
+            assert ei.value.errno == errno.EXDEV
+            _linkat_empty_path(fd, os.path.join(d, "named"))
+            assert os.fstat(fd).st_nlink == 1
+        finally:
+            os.close(fd)
+        with open(os.path.join(d, "named"), "rb") as f:
+            assert f.read() == b"unnamed\n"
+        fd = os.open(d, os.O_TMPFILE | os.O_WRONLY, 0o600)
+        os.write(fd, b"gone\n")
+        os.close(fd)
+        assert os.listdir(d) == ["named"]
+        status = m.unmount()
+    assert status == 0
+    assert os.listdir(os.path.join(m.upper, "d")) == ["named"]
+    with open(os.path.join(m.upper, "d", "named"), "rb") as f:
+        assert f.read() == b"unnamed\n"
+    assert oct(os.stat(os.path.join(m.upper, "d", "named")).st_mode
+               & 0o777) == "0o640"

@@ -59,8 +59,7 @@ def _tmpfile_probe(s):
     return r
 
 
-@pytest.mark.parametrize("mode", params(
-    "k-e", xfail="P2: O_TMPFILE in a merged dir fails with EOPNOTSUPP"))
+@pytest.mark.parametrize("mode", params("k-e", "k-ev"))
 def test_o_tmpfile_linkat(tmp_path, mode):
     """open(merged dir, O_TMPFILE), write, linkat from /proc/self/fd
     (the kernel answers EXDEV) and linkat(fd, "", AT_EMPTY_PATH) (the
