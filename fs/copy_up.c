@@ -307,7 +307,7 @@ static int ovl_copy_up_one(struct ovl_fs *ofs, struct ovl_node *node,
 	r = ovl_copy_up_create(ofs, src, &st, tmp, data);
 	if (r == 0)
 		r = ovl_copy_up_attrs(ofs, src, &st, tmp);
-	if (r == 0 && !dir)
+	if (r == 0)
 		r = ovl_copy_up_origin(ofs, src, node->lower[0].layer, tmp,
 				       parent_ufd);
 	if (r == 0 && renameat2(ofs->work_fd, tmp, parent_ufd, name,

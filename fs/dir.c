@@ -20,9 +20,11 @@
  * directory is removed when its merged view is empty; the whiteouts it
  * still holds go with it.
  *
- * rename moves non-directories (copied up first) and upper-only
- * directories; a directory with lower parts needs redirects, which
- * errovl does not write, so that is EXDEV and tools fall back to copy.
+ * rename moves non-directories (copied up first) and directories. A
+ * directory with lower parts is copied up (itself, not its content) and
+ * records where those are in overlay.redirect, as the kernel does with
+ * redirect_dir=on; without that option such a rename is EXDEV and tools
+ * fall back to copying.
  *
  * The kernel serialises operations on one parent directory; rename
  * takes ofs->rename_lock for writing so no copy-up walks a parent chain
@@ -252,8 +254,14 @@ static int ovl_do_new(struct ovl_fs *ofs, fuse_req_t req,
 	if (r < 0)
 		return r;
 	if (slot == OVL_SLOT_FREE) {
-		/* Nothing to replace: create in place, like the kernel. */
-		r = ovl_new_at(ofs, req, parent, nw, pufd, name, false,
+		/*
+		 * Nothing to replace: create in place, like the kernel,
+		 * which with redirect_dir=on also marks a directory made
+		 * in a merged parent opaque (no lookup below it needed).
+		 */
+		r = ovl_new_at(ofs, req, parent, nw, pufd, name,
+			       dir && parent->nr_lower &&
+				       ofs->config.redirect == OVL_REDIRECT_ON,
 			       ret_fd ? &fd : NULL);
 		if (r < 0)
 			return r;
@@ -663,15 +671,96 @@ static int ovl_rename_get(struct ovl_fs *ofs, struct ovl_node *parent,
 	return 0;
 }
 
+/* Most bytes of a redirect written (the kernel's redirect_max default). */
+#define OVL_REDIRECT_MAX 256
+
 /*
- * A pure-upper directory moved into a merged parent is marked opaque,
- * like the kernel does, so no lower directory of its new name can ever
- * merge into it.
+ * Builds the redirect of directory @node before it moves (the kernel's
+ * ovl_get_redirect()): the name or redirect of @node and of each
+ * ancestor, up to the root or to an absolute redirect. -EXDEV when it
+ * would be too long (then tools copy instead). Caller holds rename_lock
+ * for writing, so no redirect changes meanwhile.
  */
-static int ovl_rename_opaque(struct ovl_fs *ofs, struct ovl_node *node,
-			     struct ovl_node *newparent)
+static int ovl_redirect_path(struct ovl_fs *ofs, struct ovl_node *node,
+			     char buf[OVL_REDIRECT_MAX + 1], char **ret)
 {
-	if (!node || !S_ISDIR(node->type) || !newparent->nr_lower)
+	size_t pos = OVL_REDIRECT_MAX;
+	int r = 0;
+
+	buf[pos] = '\0';
+	pthread_mutex_lock(&ofs->tree_lock);
+	for (struct ovl_node *n = node; n != ofs->root; n = n->parent) {
+		const char *c = n->redirect ? n->redirect : n->name;
+		size_t len = strlen(c);
+
+		if (len + (c[0] != '/') > pos) {
+			r = -EXDEV;
+			break;
+		}
+		pos -= len;
+		memcpy(buf + pos, c, len);
+		if (c[0] == '/')
+			break;
+		buf[--pos] = '/';
+	}
+	pthread_mutex_unlock(&ofs->tree_lock);
+	*ret = buf + pos;
+	return r;
+}
+
+/*
+ * Records where the lower parts of directory @node are before it moves
+ * to @to (redirect_dir=on; overlay.redirect in the kernel's format):
+ * its current name when it stays in its parent, else its absolute path
+ * in the lower layers. A redirect that stays right is kept. @to is
+ * marked impure, as the kernel does. Caller holds rename_lock for
+ * writing.
+ */
+static int ovl_rename_redirect(struct ovl_fs *ofs, struct ovl_node *node,
+			       bool samedir, struct ovl_node *to)
+{
+	char buf[OVL_REDIRECT_MAX + 1], *path, *redirect;
+	int r = 0;
+
+	if (!node->redirect || (!samedir && node->redirect[0] != '/')) {
+		if (samedir) {
+			pthread_mutex_lock(&ofs->tree_lock);
+			redirect = strdup(node->name);
+			pthread_mutex_unlock(&ofs->tree_lock);
+		} else {
+			r = ovl_redirect_path(ofs, node, buf, &path);
+			if (r < 0)
+				return r;
+			redirect = strdup(path);
+		}
+		if (!redirect)
+			return -ENOMEM;
+		r = ovl_set_redirect(ofs, ovl_node_upper(node), redirect);
+		if (r < 0) {
+			free(redirect);
+			/* no xattrs on the upper: tools copy instead */
+			return r == -EOPNOTSUPP ? -EXDEV : r;
+		}
+		free(node->redirect);
+		node->redirect = redirect;
+	}
+	return ovl_set_impure(ofs, ovl_node_upper(to));
+}
+
+/*
+ * Marks directory @node, about to move from @from to @to, as the kernel
+ * does: one with lower parts records where they are (redirect); a
+ * pure-upper one moved into a merged parent is marked opaque, so no
+ * lower directory of its new name can ever merge into it.
+ */
+static int ovl_rename_dir_mark(struct ovl_fs *ofs, struct ovl_node *node,
+			       struct ovl_node *from, struct ovl_node *to)
+{
+	if (!node || !S_ISDIR(node->type))
+		return 0;
+	if (node->nr_lower)
+		return ovl_rename_redirect(ofs, node, from == to, to);
+	if (!to->nr_lower)
 		return 0;
 	return ovl_set_opaque_at(ofs, ovl_node_upper(node), ".");
 }
@@ -725,9 +814,10 @@ static int ovl_do_rename(struct ovl_fs *ofs, struct ovl_node *parent,
 		goto out_forget;
 	}
 	/* Moving a directory with lower parts needs redirects. */
-	if ((S_ISDIR(src->type) && src->nr_lower) ||
-	    (dst && S_ISDIR(dst->type) && dst->nr_lower &&
-	     (flags & RENAME_EXCHANGE))) {
+	if (ofs->config.redirect != OVL_REDIRECT_ON &&
+	    ((S_ISDIR(src->type) && src->nr_lower) ||
+	     (dst && S_ISDIR(dst->type) && dst->nr_lower &&
+	      (flags & RENAME_EXCHANGE)))) {
 		r = -EXDEV;
 		goto out_forget;
 	}
@@ -761,9 +851,9 @@ static int ovl_do_rename(struct ovl_fs *ofs, struct ovl_node *parent,
 	pthread_rwlock_wrlock(&ofs->rename_lock);
 	pufd = ovl_node_upper(parent);
 	npufd = ovl_node_upper(newparent);
-	r = ovl_rename_opaque(ofs, src, newparent);
+	r = ovl_rename_dir_mark(ofs, src, parent, newparent);
 	if (r == 0 && (flags & RENAME_EXCHANGE))
-		r = ovl_rename_opaque(ofs, dst, parent);
+		r = ovl_rename_dir_mark(ofs, dst, newparent, parent);
 	/* An empty merged target: its upper part holds whiteouts only. */
 	if (r == 0 && dst && S_ISDIR(dst->type) && dst->nr_lower &&
 	    ovl_node_upper(dst) >= 0 && !(flags & RENAME_EXCHANGE))

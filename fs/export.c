@@ -3,8 +3,8 @@
  * Copy-up origins, in kernel overlayfs' on-disk format, so that an
  * object keeps its inode number across unmount and remount.
  *
- * Copy-up of a non-directory stores a file handle of the lower object
- * in overlay.origin of the copy and marks the upper parent
+ * Copy-up stores a file handle of the lower object (file or
+ * directory) in overlay.origin of the copy and marks the upper parent
  * overlay.impure=y, as the kernel does. The value is a struct ovl_fb:
  * version 0, magic 0xfb, total length, flags (0: little-endian, lower
  * layer), handle type, the lower filesystem's 16-byte uuid, then the

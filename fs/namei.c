@@ -23,7 +23,11 @@
  * Lookup rules (kernel overlayfs): the top-most entry wins; a 0/0
  * char-device whiteout hides what lies below; an opaque directory
  * stops the descent; a non-directory hides everything below it, and a
- * directory merges only with directories below it.
+ * directory merges only with directories below it. A directory with a
+ * redirect (renamed with redirect_dir=on) merges with the directories
+ * the redirect names instead of those of its own name: another name in
+ * the parent's lower directories, or an absolute path walked from each
+ * lower layer's root.
  *
  * A node is freed when the kernel forgot every lookup (forget and
  * forget_multi only) and no child or open handle refers to it.
@@ -82,6 +86,7 @@ static void ovl_node_free(struct ovl_node *n)
 			close(n->lower[i].fd);
 	pthread_mutex_destroy(&n->lock);
 	free(n->lower);
+	free(n->redirect);
 	free(n->name);
 	free(n);
 }
@@ -367,43 +372,6 @@ char *ovl_node_name(struct ovl_fs *ofs, struct ovl_node *node,
 	return name;
 }
 
-/* Appends a lower directory or object to @n. */
-static int ovl_lookup_add_lower(struct ovl_node *n, int fd_dir,
-				const char *name, unsigned int layer)
-{
-	int fd = openat(fd_dir, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-
-	if (fd < 0)
-		return -errno;
-	n->lower[n->nr_lower].fd = fd;
-	n->lower[n->nr_lower].layer = layer;
-	n->nr_lower++;
-	return 0;
-}
-
-/*
- * Refuses redirect/metacopy objects. A directory's O_PATH fd is kept in
- * *ret_fd; regular files are checked through a temporary fd; other
- * types carry neither xattr.
- */
-static int ovl_lookup_check(struct ovl_fs *ofs, int dirfd, const char *name,
-			    mode_t type, int *ret_fd)
-{
-	int fd, r;
-
-	if (!S_ISDIR(type) && !S_ISREG(type))
-		return 0;
-	fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	r = ovl_check_unsupported_xattrs(ofs, fd, name);
-	if (r == 0 && ret_fd)
-		*ret_fd = fd;
-	else
-		close(fd);
-	return r;
-}
-
 /* Is there a fuse-overlayfs ".wh.NAME" whiteout of @name in @dirfd? */
 static bool ovl_lookup_wh_file(int dirfd, const char *name)
 {
@@ -416,6 +384,224 @@ static bool ovl_lookup_wh_file(int dirfd, const char *name)
 	return fstatat(dirfd, buf, &st, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
+/*
+ * Where a lookup goes below the layer just searched (the kernel's
+ * ovl_lookup_data): @path is the name, or the redirect being followed,
+ * either one name in the parent's lower directories or an absolute
+ * path ("/a/b") from each lower layer's root.
+ */
+struct ovl_lookup_data {
+	const char *path; /* the name, n->redirect or @buf */
+	char *buf; /* malloc'd, or NULL */
+	bool stop; /* nothing below may merge */
+};
+
+/* redirect_dir=nofollow: a redirect met is an error, as in the kernel. */
+static int ovl_lookup_nofollow(struct ovl_fs *ofs, const char *name)
+{
+	if (ofs->config.redirect != OVL_REDIRECT_NOFOLLOW)
+		return 0;
+	ovl_log(LOG_ERR,
+		"refusing to follow the redirect of '%s' "
+		"(redirect_dir=nofollow): EPERM",
+		name);
+	return -EPERM;
+}
+
+/*
+ * Applies the redirect @r (malloc'd; consumed) of the directory found
+ * as the component of d->path at @at (@len bytes): an absolute one
+ * replaces the path up to that component, a relative one only that
+ * component; what follows it is kept (the kernel's
+ * ovl_check_redirect()).
+ */
+static int ovl_lookup_redirect(struct ovl_lookup_data *d, size_t at, size_t len,
+			       char *r)
+{
+	const char *post = d->path + at + len;
+	char *p;
+	int n;
+
+	if (r[0] == '/') {
+		n = asprintf(&p, "%s%s", r, post);
+		d->stop = false; /* an opaque ancestor no longer applies */
+	} else {
+		n = asprintf(&p, "%.*s%s%s", (int)at, d->path, r, post);
+	}
+	free(r);
+	if (n < 0)
+		return -ENOMEM;
+	free(d->buf);
+	d->buf = p;
+	d->path = p;
+	return 0;
+}
+
+/*
+ * Walks the directories of the absolute d->path above its last
+ * component in the lower layer whose root is @root. Returns an O_PATH
+ * fd of the last directory (the caller closes it) and its offset in
+ * d->path in *ret_at, -ENOENT when the path is not in this layer, or
+ * -errno. A whiteout or non-directory on the way ends the lookup
+ * below too; opaque directories and redirects on the way apply as for
+ * the last component, except in the bottom layer.
+ */
+static int ovl_lookup_walk(struct ovl_fs *ofs, int root, bool bottom,
+			   struct ovl_lookup_data *d, size_t *ret_at)
+{
+	size_t at = 1;
+	int fd = openat(root, ".", O_PATH | O_CLOEXEC), nfd, opaque, r;
+	char comp[NAME_MAX + 1], *red;
+	struct stat st;
+
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		const char *s = d->path + at;
+		size_t len = (size_t)(strchrnul(s, '/') - s);
+
+		if (!s[len]) {
+			*ret_at = at;
+			return fd;
+		}
+		r = -ENOENT;
+		if (len > NAME_MAX)
+			break;
+		memcpy(comp, s, len);
+		comp[len] = '\0';
+		nfd = openat(fd, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (nfd < 0) {
+			if (errno != ENOENT)
+				r = -errno;
+			else if (ovl_lookup_wh_file(fd, comp))
+				d->stop = true;
+			break;
+		}
+		close(fd);
+		fd = nfd;
+		if (fstat(fd, &st) < 0) {
+			r = -errno;
+			break;
+		}
+		if (!S_ISDIR(st.st_mode)) {
+			d->stop = true; /* a whiteout or a non-directory */
+			break;
+		}
+		at += len + 1;
+		if (bottom)
+			continue;
+		r = ovl_get_opaque(ofs, fd, &opaque);
+		if (r == 0 && opaque) {
+			d->stop = true;
+			continue;
+		}
+		if (r == 0)
+			r = ovl_get_redirect(ofs, fd, comp, &red);
+		if (r == 0 && red) {
+			r = ovl_lookup_nofollow(ofs, comp);
+			if (r < 0)
+				free(red);
+		}
+		if (r < 0)
+			break;
+		if (red) {
+			size_t post = strlen(d->path) - (at - 1);
+
+			r = ovl_lookup_redirect(d, at - len - 1, len, red);
+			if (r < 0)
+				break;
+			at = strlen(d->path) - post + 1;
+		}
+	}
+	close(fd);
+	return r;
+}
+
+/* Appends a lower directory to @n, growing n->lower when needed. */
+static int ovl_lookup_add_lower(struct ovl_fs *ofs, struct ovl_node *n,
+				unsigned int *cap, int fd_dir, const char *name,
+				unsigned int layer)
+{
+	int fd;
+
+	if (n->nr_lower == *cap) {
+		unsigned int ncap = ofs->config.nr_lower;
+		struct ovl_path *p;
+
+		if (n->nr_lower >= ncap)
+			return -EIO;
+		p = realloc(n->lower, ncap * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		n->lower = p;
+		*cap = ncap;
+	}
+	fd = openat(fd_dir, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n->lower[n->nr_lower].fd = fd;
+	n->lower[n->nr_lower].layer = layer;
+	n->nr_lower++;
+	return 0;
+}
+
+/* Refuses metacopy regular files (checked through a temporary fd). */
+static int ovl_lookup_check(struct ovl_fs *ofs, int dirfd, const char *name,
+			    mode_t type)
+{
+	int fd, r;
+
+	if (!S_ISREG(type))
+		return 0;
+	fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	r = ovl_check_metacopy(ofs, fd, name);
+	close(fd);
+	return r;
+}
+
+/* The upper part of a lookup: fills @n, sets *type and @d. */
+static int ovl_lookup_upper(struct ovl_fs *ofs, int ufd, const char *name,
+			    struct ovl_node *n, mode_t *type,
+			    struct ovl_lookup_data *d)
+{
+	struct stat st;
+	int opaque, r;
+
+	if (fstatat(ufd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (errno != ENOENT)
+			return -errno;
+		return ovl_lookup_wh_file(ufd, name) ? -ENOENT : 0;
+	}
+	if (ovl_is_whiteout(&st))
+		return -ENOENT;
+	n->upper = true;
+	*type = st.st_mode & S_IFMT;
+	if (!S_ISDIR(*type)) {
+		if (st.st_nlink > 1)
+			n->uino = st.st_ino;
+		d->stop = true;
+		ovl_origin_get(ofs, ufd, name, *type, &n->origin_ino,
+			       &n->origin_layer);
+		return ovl_lookup_check(ofs, ufd, name, *type);
+	}
+	n->upper_fd = openat(ufd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (n->upper_fd < 0)
+		return -errno;
+	r = ovl_get_opaque(ofs, n->upper_fd, &opaque);
+	if (r < 0 || opaque) {
+		d->stop = true;
+		return r;
+	}
+	r = ovl_get_redirect(ofs, n->upper_fd, name, &n->redirect);
+	if (r == 0 && n->redirect)
+		r = ovl_lookup_nofollow(ofs, name);
+	if (r == 0 && n->redirect)
+		d->path = n->redirect;
+	return r;
+}
+
 /**
  * ovl_lookup_real - look @name up in the real layers under @parent
  * @ofs: the mount
@@ -423,16 +609,24 @@ static bool ovl_lookup_wh_file(int dirfd, const char *name)
  * @name: the name
  * @ret: a new, unhashed node (nlookup 0, no parent yet)
  *
- * Return: 0, -ENOENT, -EIO (unsupported on-disk feature), -errno.
+ * Directories renamed with redirect_dir=on carry a redirect: their
+ * lower parts are found under the name or absolute path it gives
+ * (followed unless redirect_dir=nofollow; the kernel's rules, also for
+ * redirects in lower layers that were once upper layers).
+ *
+ * Return: 0, -ENOENT, -EIO (bad or unsupported on-disk content),
+ * -EPERM (a redirect and redirect_dir=nofollow), -errno.
  */
 int ovl_lookup_real(struct ovl_fs *ofs, struct ovl_node *parent,
 		    const char *name, struct ovl_node **ret)
 {
+	struct ovl_lookup_data d = {.path = name};
+	unsigned int cap = parent->nr_lower, i = 0, next_layer = 1;
+	unsigned int nr_layers = ofs->config.nr_lower;
 	struct ovl_node *n;
-	int ufd = ovl_node_upper(parent), opaque = 0, r;
+	int ufd = ovl_node_upper(parent), opaque = 0, r = 0;
 	mode_t type = 0;
 	struct stat st;
-	bool stop = false;
 
 	if (!S_ISDIR(parent->type))
 		return -ENOTDIR;
@@ -441,66 +635,53 @@ int ovl_lookup_real(struct ovl_fs *ofs, struct ovl_node *parent,
 	n = ovl_node_alloc(0, parent->nr_lower);
 	if (!n)
 		return -ENOMEM;
-	if (ufd >= 0) {
-		if (fstatat(ufd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-			if (ovl_is_whiteout(&st)) {
-				r = -ENOENT;
-				goto out_free;
-			}
-			n->upper = true;
-			type = st.st_mode & S_IFMT;
-			if (!S_ISDIR(type) && st.st_nlink > 1)
-				n->uino = st.st_ino;
-			r = ovl_lookup_check(ofs, ufd, name, type,
-					     S_ISDIR(type) ? &n->upper_fd
-							   : NULL);
-			if (r < 0)
-				goto out_free;
-			if (S_ISDIR(st.st_mode)) {
-				r = ovl_get_opaque(ofs, n->upper_fd, &opaque);
-				if (r < 0)
-					goto out_free;
-				stop = opaque;
-			} else {
-				stop = true;
-				ovl_origin_get(ofs, ufd, name, type,
-					       &n->origin_ino,
-					       &n->origin_layer);
-			}
-		} else if (errno != ENOENT) {
-			r = -errno;
-			goto out_free;
-		} else if (ovl_lookup_wh_file(ufd, name)) {
-			r = -ENOENT;
-			goto out_free;
-		}
-	}
-	for (unsigned int i = 0; i < parent->nr_lower && !stop; i++) {
-		int lfd = parent->lower[i].fd;
+	if (ufd >= 0)
+		r = ovl_lookup_upper(ofs, ufd, name, n, &type, &d);
+	while (r == 0 && !d.stop) {
+		int lfd, walked = -1;
+		unsigned int layer, slot = 0;
+		size_t at = 0;
+		const char *nm;
 
-		if (fstatat(lfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			if (errno != ENOENT) {
-				r = -errno;
-				goto out_free;
-			}
-			if (ovl_lookup_wh_file(lfd, name))
+		if (d.path[0] == '/') {
+			/* An absolute redirect: from the roots below. */
+			if (next_layer > nr_layers)
 				break;
-			continue;
+			layer = next_layer++;
+			walked = ovl_lookup_walk(ofs, ofs->lower_fds[layer - 1],
+						 layer == nr_layers, &d, &at);
+			if (walked == -ENOENT)
+				continue;
+			if (walked < 0) {
+				r = walked;
+				break;
+			}
+			lfd = walked;
+		} else {
+			if (i >= parent->nr_lower)
+				break;
+			slot = i++;
+			lfd = parent->lower[slot].fd;
+			layer = parent->lower[slot].layer;
 		}
-		if (ovl_is_whiteout(&st))
-			break;
-		if (type && !S_ISDIR(st.st_mode))
-			break; /* a directory above hides this non-directory */
-		if (!S_ISDIR(st.st_mode)) {
+		nm = d.path + at;
+		r = 1; /* end the descent unless cleared below */
+		if (fstatat(lfd, nm, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			if (errno != ENOENT)
+				r = -errno;
+			else if (!ovl_lookup_wh_file(lfd, nm))
+				r = 0;
+		} else if (ovl_is_whiteout(&st)) {
+			/* hides what lies below */
+		} else if (type && !S_ISDIR(st.st_mode)) {
+			/* a directory above hides this non-directory */
+		} else if (!S_ISDIR(st.st_mode)) {
 			/* The top-most object; reached by name later. */
-			r = ovl_lookup_check(ofs, lfd, name,
-					     st.st_mode & S_IFMT, NULL);
-			if (r < 0)
-				goto out_free;
+			r = ovl_lookup_check(ofs, lfd, nm, st.st_mode & S_IFMT);
 			n->lower[0].fd = -1;
-			n->lower[0].layer = parent->lower[i].layer;
+			n->lower[0].layer = layer;
 			n->nr_lower = 1;
-			n->lower_slot = i;
+			n->lower_slot = slot;
 			/*
 			 * Lower hard links may be copied up to different
 			 * upper files: then they must not share a number
@@ -508,39 +689,54 @@ int ovl_lookup_real(struct ovl_fs *ofs, struct ovl_node *parent,
 			 */
 			if (st.st_nlink == 1) {
 				n->origin_ino = st.st_ino;
-				n->origin_layer = parent->lower[i].layer;
+				n->origin_layer = layer;
 			}
 			type = st.st_mode & S_IFMT;
+			if (r == 0)
+				r = 1;
+		} else {
+			int fd;
+			char *red = NULL;
+
+			type = S_IFDIR;
+			r = ovl_lookup_add_lower(ofs, n, &cap, lfd, nm, layer);
+			fd = r == 0 ? n->lower[n->nr_lower - 1].fd : -1;
+			if (r == 0 && layer < nr_layers)
+				r = ovl_get_opaque(ofs, fd, &opaque);
+			if (r == 0 && layer < nr_layers && !opaque)
+				r = ovl_get_redirect(ofs, fd, nm, &red);
+			if (r == 0 && red) {
+				r = ovl_lookup_nofollow(ofs, nm);
+				if (r < 0)
+					free(red);
+			}
+			if (r == 0 && red) {
+				r = ovl_lookup_redirect(&d, at, strlen(nm),
+							red);
+				next_layer = layer + 1;
+			}
+			if (opaque)
+				r = 1;
+		}
+		if (walked >= 0)
+			close(walked);
+		if (r == 1) {
+			r = 0;
 			break;
 		}
-		r = ovl_lookup_add_lower(n, lfd, name, parent->lower[i].layer);
-		if (r < 0)
-			goto out_free;
-		r = ovl_check_unsupported_xattrs(
-			ofs, n->lower[n->nr_lower - 1].fd, name);
-		if (r < 0)
-			goto out_free;
-		if (!type)
-			type = st.st_mode & S_IFMT;
-		r = ovl_get_opaque(ofs, n->lower[n->nr_lower - 1].fd, &opaque);
-		if (r < 0)
-			goto out_free;
-		if (opaque)
-			break;
 	}
-	if (!type) {
+	free(d.buf);
+	if (r == 0 && !type)
 		r = -ENOENT;
-		goto out_free;
+	if (r < 0) {
+		ovl_node_free(n);
+		return r;
 	}
 	n->type = type;
 	/* Only a directory with an upper can hide lowers it does not have. */
 	n->opaque = S_ISDIR(type) && n->upper && !n->nr_lower;
 	*ret = n;
 	return 0;
-
-out_free:
-	ovl_node_free(n);
-	return r;
 }
 
 /**
@@ -1254,4 +1450,77 @@ ino_t ovl_node_dino(struct ovl_fs *ofs, struct ovl_node *dir, const char *name,
 		ovl_origin_get(ofs, impure_fd, name, DTTOIF(type), &oino,
 			       &layer);
 	return oino ? ovl_compose_ino(ofs, layer, oino) : ino;
+}
+
+/* Composed inode number of the top-most lower part of directory @n. */
+static ino_t ovl_node_lower_dino(struct ovl_fs *ofs, struct ovl_node *n,
+				 ino_t ino)
+{
+	struct stat st;
+
+	if (!S_ISDIR(n->type) || !n->nr_lower ||
+	    fstatat(n->lower[0].fd, "", &st,
+		    AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
+		return ino;
+	return ovl_compose_ino(ofs, n->lower[0].layer, st.st_ino);
+}
+
+/**
+ * ovl_node_dino_dir - the d_ino readdir shows for an upper directory
+ * @ofs: the mount
+ * @dir: the directory node being listed
+ * @name: the entry, a directory in the upper layer
+ * @ino: the composed inode number of the real upper entry
+ * @impure_fd: the upper directory if it is impure, else -1
+ * @ret_redirected: set when the entry is a renamed directory
+ *
+ * A directory renamed with a redirect shows the inode number of its
+ * top-most lower part, as stat does; readdir cannot find that part by
+ * name. A redirect marks the new parent impure, so only impure
+ * directories are looked at.
+ *
+ * Return: the number to show.
+ */
+ino_t ovl_node_dino_dir(struct ovl_fs *ofs, struct ovl_node *dir,
+			const char *name, ino_t ino, int impure_fd,
+			bool *ret_redirected)
+{
+	struct ovl_node *n;
+	char *red = NULL;
+	int fd, r;
+
+	*ret_redirected = false;
+	if (impure_fd < 0)
+		return ino;
+	pthread_mutex_lock(&ofs->tree_lock);
+	n = ovl_hash_find(ofs, dir, name);
+	if (n)
+		n->refs++;
+	pthread_mutex_unlock(&ofs->tree_lock);
+	if (n) {
+		/* n->redirect is only replaced under rename_lock. */
+		pthread_rwlock_rdlock(&ofs->rename_lock);
+		if (S_ISDIR(n->type) && n->redirect) {
+			*ret_redirected = true;
+			ino = ovl_node_lower_dino(ofs, n, ino);
+		}
+		pthread_rwlock_unlock(&ofs->rename_lock);
+		ovl_node_put(ofs, n);
+		return ino;
+	}
+	fd = openat(impure_fd, name,
+		    O_PATH | O_NOFOLLOW | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return ino;
+	r = ovl_get_redirect(ofs, fd, name, &red);
+	close(fd);
+	if (r < 0 || !red)
+		return ino;
+	free(red);
+	*ret_redirected = true;
+	if (ovl_lookup_real(ofs, dir, name, &n) == 0) {
+		ino = ovl_node_lower_dino(ofs, n, ino);
+		ovl_node_free(n);
+	}
+	return ino;
 }

@@ -35,7 +35,9 @@ bool ovl_xattr_is_private(struct ovl_fs *ofs, const char *name);
 int ovl_xattr_escape(struct ovl_fs *ofs, const char *name,
 		     char buf[OVL_XATTR_NAME_MAX]);
 int ovl_get_opaque(struct ovl_fs *ofs, int fd, int *ret_opaque);
-int ovl_check_unsupported_xattrs(struct ovl_fs *ofs, int fd, const char *name);
+int ovl_check_metacopy(struct ovl_fs *ofs, int fd, const char *name);
+int ovl_get_redirect(struct ovl_fs *ofs, int fd, const char *name, char **ret);
+int ovl_set_redirect(struct ovl_fs *ofs, int fd, const char *redirect);
 ino_t ovl_compose_ino(struct ovl_fs *ofs, unsigned int layer, ino_t ino);
 void ovl_tmpname(struct ovl_fs *ofs, char *buf, size_t len);
 int ovl_opendir_at(int dirfd, const char *name, DIR **ret);
@@ -97,6 +99,9 @@ void ovl_node_inval_attr(struct ovl_fs *ofs, struct ovl_node *node);
 void ovl_node_removed(struct ovl_fs *ofs, struct ovl_node *node);
 ino_t ovl_node_dino(struct ovl_fs *ofs, struct ovl_node *dir, const char *name,
 		    unsigned char type, ino_t ino, int impure_fd);
+ino_t ovl_node_dino_dir(struct ovl_fs *ofs, struct ovl_node *dir,
+			const char *name, ino_t ino, int impure_fd,
+			bool *ret_redirected);
 void ovl_node_set_linked(struct ovl_fs *ofs, struct ovl_node *node, ino_t ino);
 void ovl_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
 void ovl_op_forget_one(struct ovl_fs *ofs, struct ovl_node *node,

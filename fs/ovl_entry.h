@@ -65,6 +65,12 @@ struct ovl_node {
 
 	mode_t type; /* S_IFMT bits; immutable */
 	bool opaque; /* directory hides the lowers; immutable */
+	/*
+	 * Directories: the overlay.redirect of the upper directory (where
+	 * its lower parts are), or NULL. Set before the node is hashed;
+	 * replaced only by rename, under rename_lock held for writing.
+	 */
+	char *redirect;
 
 	pthread_mutex_t lock; /* serialises copy-up and pinning */
 	/*

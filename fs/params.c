@@ -6,7 +6,7 @@
  * it directly; ovl_params_validate() resolves and checks the paths.
  *
  * Option names follow kernel overlayfs (lowerdir, upperdir, workdir,
- * userxattr, volatile, redirect_dir=off, index=off, metacopy=off, ...),
+ * userxattr, volatile, redirect_dir=, index=off, metacopy=off, ...),
  * plus the spellings fuse-overlayfs users pass as a mount_program
  * (fsync=0, writeback=, threaded=, timeout=, noacl). Generic mount
  * flags and libfuse options are collected, unchanged, into
@@ -94,6 +94,7 @@ void ovl_config_init(struct ovl_config *cfg)
 	cfg->writeback = true;
 	cfg->threaded = true;
 	cfg->xino = true;
+	cfg->redirect = OVL_REDIRECT_OFF;
 	cfg->timeout = OVL_DEFAULT_TIMEOUT;
 	cfg->spin_us = OVL_DEFAULT_SPIN_US;
 	cfg->uidmap.overflow = 65534;
@@ -344,6 +345,30 @@ int ovl_params_idmap(struct ovl_idmap *m, const char *val)
 	return 0;
 }
 
+/* redirect_dir=on|follow|off|nofollow */
+static int ovl_params_redirect(struct ovl_config *cfg, const char *v,
+			       char **ret_err)
+{
+	static const char *const names[] = {
+		[OVL_REDIRECT_NOFOLLOW] = "nofollow",
+		[OVL_REDIRECT_OFF] = "off",
+		[OVL_REDIRECT_FOLLOW] = "follow",
+		[OVL_REDIRECT_ON] = "on",
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (!strcmp(v, names[i])) {
+			cfg->redirect = (enum ovl_redirect_mode)i;
+			cfg->redirect_set = true;
+			return 0;
+		}
+	}
+	return ovl_params_err(ret_err,
+			      "bad value for redirect_dir: '%s' (on, follow, "
+			      "off or nofollow)",
+			      v);
+}
+
 /* uidmapping=, gidmapping=, squash_to_uid=, squash_to_gid=, squash_to_root */
 static int ovl_params_ids(struct ovl_config *cfg, const char *opt,
 			  const char *v, char **ret_err)
@@ -494,10 +519,11 @@ static int ovl_params_one(struct ovl_config *cfg, char *opt, char **ret_err)
 		cfg->xino = strcmp(v, "off") != 0;
 		return 0;
 	}
+	if (!strcmp(opt, "redirect_dir") && v)
+		return ovl_params_redirect(cfg, v, ret_err);
 	/* Kernel features errovl does not have: only "off" is accepted. */
-	if ((!strcmp(opt, "redirect_dir") || !strcmp(opt, "index") ||
-	     !strcmp(opt, "metacopy") || !strcmp(opt, "nfs_export") ||
-	     !strcmp(opt, "uuid")) &&
+	if ((!strcmp(opt, "index") || !strcmp(opt, "metacopy") ||
+	     !strcmp(opt, "nfs_export") || !strcmp(opt, "uuid")) &&
 	    v) {
 		if (strcmp(v, "off") && !(opt[0] == 'u' && !strcmp(v, "null")))
 			return ovl_params_err(ret_err,
@@ -651,6 +677,19 @@ int ovl_params_validate(struct ovl_config *cfg, char **ret_err)
 					       "without upperdir");
 	if (!cfg->upperdir && cfg->ovl_volatile)
 		return ovl_params_err(ret_err, "volatile needs upperdir=");
+	/*
+	 * As the kernel: with userxattr the layers' owner could plant
+	 * redirects, which read like symlinks into the lower layers
+	 * without permission checks; they are never followed then.
+	 */
+	if (cfg->userxattr) {
+		if (cfg->redirect_set && cfg->redirect != OVL_REDIRECT_OFF &&
+		    cfg->redirect != OVL_REDIRECT_NOFOLLOW)
+			return ovl_params_err(ret_err,
+					      "redirect_dir=on and follow are "
+					      "not compatible with userxattr");
+		cfg->redirect = OVL_REDIRECT_NOFOLLOW;
+	}
 	r = ovl_params_resolve(&cfg->mountpoint, "mountpoint", ret_err);
 	if (r < 0)
 		return r;

@@ -31,6 +31,14 @@ struct ovl_idmap {
 	uint32_t overflow; /* /proc/sys/kernel/overflow{u,g}id */
 };
 
+/* redirect_dir= (kernel overlayfs' values and meanings). */
+enum ovl_redirect_mode {
+	OVL_REDIRECT_NOFOLLOW, /* neither written nor followed */
+	OVL_REDIRECT_OFF, /* not written; followed (redirect_always_follow) */
+	OVL_REDIRECT_FOLLOW, /* not written; followed */
+	OVL_REDIRECT_ON, /* written on directory renames, and followed */
+};
+
 /* Validated mount configuration; built by params.c, read-only afterwards. */
 struct ovl_config {
 	char **lowerdirs; /* absolute paths, top-most first */
@@ -44,6 +52,8 @@ struct ovl_config {
 	unsigned int harvest_interval_ms; /* -o harvest_interval=SECONDS */
 	bool test_faults; /* -o test_faults: enable fault.c (tests) */
 	bool userxattr; /* -o userxattr */
+	enum ovl_redirect_mode redirect; /* -o redirect_dir= */
+	bool redirect_set; /* redirect_dir= was given */
 
 	bool writeback; /* -o writeback=0|1: FUSE writeback cache */
 	bool threaded; /* -o threaded=0|1: multi-threaded loop */

@@ -211,13 +211,20 @@ static int ovl_dir_read_layer(struct ovl_fs *ofs, struct ovl_node *node,
 					old->merge = false;
 			}
 		} else {
+			bool redirected = false;
+
 			ino = ovl_compose_ino(ofs, layer, de->d_ino);
 			if (layer == 0 && c == 1 && type != DT_DIR)
 				ino = ovl_node_dino(ofs, node, de->d_name, type,
 						    ino, impure_fd);
+			else if (layer == 0 && c == 1)
+				ino = ovl_node_dino_dir(ofs, node, de->d_name,
+							ino, impure_fd,
+							&redirected);
 			r = ovl_dir_add(d, de->d_name, ino, type, c == 0, &old);
+			/* A renamed directory merges with another name. */
 			if (r == 1 && layer == 0 && c == 1 && type == DT_DIR)
-				old->merge = true;
+				old->merge = !redirected;
 			else if (r == 0 && old->merge)
 				ovl_dir_merge_ino(ofs, ufd, old, de, type, c,
 						  layer);

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -188,31 +189,119 @@ int ovl_get_opaque(struct ovl_fs *ofs, int fd, int *ret_opaque)
 }
 
 /**
- * ovl_check_unsupported_xattrs - refuse objects using redirect/metacopy
+ * ovl_check_metacopy - refuse a metacopy file
  * @ofs: the mount
- * @fd: O_PATH fd of the real object
+ * @fd: O_PATH fd of a real regular file
  * @name: its name, for the log
  *
- * errovl does not follow redirects nor assemble metacopy files; showing
- * such an object would show wrong content, so its lookup fails.
+ * errovl does not assemble metacopy files (written by a kernel mount
+ * with metacopy=on): their data lives in another layer, and serving
+ * the sparse copy as data would show wrong content, so the lookup fails.
  *
- * Return: 0, or -EIO (logged) when the object carries either xattr.
+ * Return: 0, or -EIO (logged) when the file carries overlay.metacopy.
  */
-int ovl_check_unsupported_xattrs(struct ovl_fs *ofs, int fd, const char *name)
+int ovl_check_metacopy(struct ovl_fs *ofs, int fd, const char *name)
 {
-	static const char *const feats[] = {"redirect", "metacopy"};
 	char x[64];
 
-	for (size_t i = 0; i < 2; i++) {
-		snprintf(x, sizeof(x), "%s%s", ofs->xattr_prefix, feats[i]);
-		if (ovl_getxattr_fd(fd, x, NULL, 0) >= 0) {
-			ovl_log(LOG_ERR,
-				"'%s' uses overlayfs %s, which errovl does not "
-				"support: EIO",
-				name, feats[i]);
-			return -EIO;
-		}
+	snprintf(x, sizeof(x), "%smetacopy", ofs->xattr_prefix);
+	if (ovl_getxattr_fd(fd, x, NULL, 0) < 0)
+		return 0;
+	ovl_log(LOG_ERR,
+		"'%s' is an overlayfs metacopy file, which errovl does not "
+		"support: EIO",
+		name);
+	return -EIO;
+}
+
+/*
+ * Checks a redirect: "name", or "/a/b" without empty components.
+ * Returns 0, -EINVAL for another form, -EACCES for a "." or ".."
+ * component (what the kernel's lookup of one says).
+ */
+static int ovl_redirect_check(const char *p)
+{
+	const char *s = p, *next;
+	int r = 0;
+
+	if (*p != '/') {
+		if (!*p || strchr(p, '/'))
+			return -EINVAL;
+		return strcmp(p, ".") && strcmp(p, "..") ? 0 : -EACCES;
 	}
+	for (; *s == '/'; s = next) {
+		s++;
+		next = strchrnul(s, '/');
+		if (next == s)
+			return -EINVAL;
+		if ((next - s == 1 && s[0] == '.') ||
+		    (next - s == 2 && s[0] == '.' && s[1] == '.'))
+			r = -EACCES;
+	}
+	return r;
+}
+
+/**
+ * ovl_get_redirect - read the overlay.redirect of a real directory
+ * @ofs: the mount
+ * @fd: O_PATH fd of the directory
+ * @name: its name, for the log
+ * @ret: a malloc'd copy, or NULL when it has none
+ *
+ * A redirect says where the lower parts of a renamed directory are:
+ * one name, looked up in the parent's lower directories instead of the
+ * directory's own name, or an absolute path ("/a/b") looked up from
+ * each lower layer's root. Anything else is refused (logged) with the
+ * kernel's errno.
+ *
+ * Return: 0, -EINVAL (a malformed redirect), -EACCES (a "." or ".."
+ * component), -errno.
+ */
+int ovl_get_redirect(struct ovl_fs *ofs, int fd, const char *name, char **ret)
+{
+	char x[64], buf[PATH_MAX];
+	ssize_t n;
+	int r;
+
+	*ret = NULL;
+	snprintf(x, sizeof(x), "%sredirect", ofs->xattr_prefix);
+	n = ovl_getxattr_fd(fd, x, buf, sizeof(buf) - 1);
+	if (n == -ENODATA || n == -EOPNOTSUPP)
+		return 0;
+	if (n < 0 && n != -ERANGE)
+		return (int)n;
+	if (n < 0) {
+		r = -EINVAL;
+	} else {
+		buf[n] = '\0';
+		r = strlen(buf) == (size_t)n ? ovl_redirect_check(buf)
+					     : -EINVAL;
+	}
+	if (r == 0) {
+		*ret = strdup(buf);
+		return *ret ? 0 : -ENOMEM;
+	}
+	ovl_log(LOG_ERR, "'%s' has an invalid overlayfs redirect: %s", name,
+		strerror(-r));
+	return r;
+}
+
+/**
+ * ovl_set_redirect - write the overlay.redirect of an upper directory
+ * @ofs: the mount
+ * @fd: O_PATH fd of the upper directory
+ * @redirect: the value (see ovl_get_redirect())
+ *
+ * Return: 0 or -errno.
+ */
+int ovl_set_redirect(struct ovl_fs *ofs, int fd, const char *redirect)
+{
+	char x[64], p[OVL_PROC_PATH_MAX];
+
+	snprintf(x, sizeof(x), "%sredirect", ofs->xattr_prefix);
+	if (setxattr(ovl_proc_path(p, fd), x, redirect, strlen(redirect), 0) <
+	    0)
+		return -errno;
 	return 0;
 }
 

@@ -46,11 +46,14 @@ class Scenario:
         number checks mean nothing for the kernel when the upper is on
         another filesystem than the lowers and xino is off).
     xfail: reason -> pytest.mark.xfail(strict=True) for the errovl modes.
+    redirect: both sides mount with redirect_dir=on (True: directories
+        with lower parts can be renamed) or with redirect_dir=VALUE.
     """
 
     def __init__(self, name, lowers=None, upper=None, ops=(),
                  errovl_upper=None, check_upper=True, cross=True,
-                 nlink=True, xfail=None, volatile=True, tmpfs=True):
+                 nlink=True, xfail=None, volatile=True, tmpfs=True,
+                 redirect=False):
         self.name = name
         self.lowers = lowers if lowers is not None else [{}]
         self.upper = upper or {}
@@ -62,6 +65,7 @@ class Scenario:
         self.xfail = xfail
         self.volatile = volatile
         self.tmpfs = tmpfs
+        self.redirect = redirect
 
     def __repr__(self):
         return f"Scenario({self.name})"
@@ -131,11 +135,16 @@ def mode_params(scenarios, modes=("k-k", "k-e", "k-ev")):
     return out
 
 
-def make_sides(mode):
+def make_sides(mode, sc=None):
     a, b, bopts = MODES[mode]
     if b is ErrovlSide:
         testlib.require_daemon()
     testlib.require_kernel_overlay()
+    if sc is not None and sc.redirect:
+        r = "redirect_dir=" + ("on" if sc.redirect is True else sc.redirect)
+        kopts = (r,) + tuple(o for o in KERNEL_OPTS
+                             if not o.startswith("redirect_dir="))
+        return a(kopts), (b(bopts + (r,)) if b is ErrovlSide else b(kopts))
     return a(), (b(bopts) if b is ErrovlSide else b())
 
 
@@ -663,7 +672,7 @@ def diff_dicts(a, b, la="kernel", lb="other"):
 def run_differential(mode, sc, tmp_path):
     """Runs @sc in @mode ("k-k", "k-e", "k-ev", "k-et"); fails with a
     precise report of every difference."""
-    side_a, side_b = make_sides(mode)
+    side_a, side_b = make_sides(mode, sc)
     tmpfs = mode in TMPFS_UPPER_MODES
     with _UpperFs(str(tmp_path / "A"), tmpfs) as ua, \
             _UpperFs(str(tmp_path / "B"), tmpfs) as ub:

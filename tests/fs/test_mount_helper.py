@@ -107,7 +107,7 @@ def test_harness_sees_a_different_errno(tmp_path):
     a = H.KernelSide()
     b = H.KernelSide(("redirect_dir=on", "index=off", "metacopy=off"))
     orig = H.make_sides
-    H.make_sides = lambda mode: (a, b)
+    H.make_sides = lambda mode, sc=None: (a, b)
     try:
         with pytest.raises(pytest.fail.Exception) as ei:
             H.run_differential("k-k", sc, tmp_path)

@@ -276,11 +276,20 @@ def test_bad_id_option_named(d, opt):
                         opt.split("=")[0])
 
 
-@pytest.mark.parametrize("opt", ["redirect_dir=on", "index=on",
-                                 "metacopy=on", "nfs_export=on"])
+@pytest.mark.parametrize("opt", ["index=on", "metacopy=on",
+                                 "nfs_export=on", "redirect_dir=yes",
+                                 "redirect_dir="])
 def test_unsupported_kernel_feature_named(d, opt):
     _expect_setup_error(_o(d, extra=[opt]) + [d["m"]], d["m"],
                         opt.split("=")[0])
+
+
+@pytest.mark.parametrize("opt", ["redirect_dir=on", "redirect_dir=follow"])
+def test_redirect_with_userxattr_refused(d, opt):
+    """As the kernel: redirects are never followed with userxattr (the
+    layers' owner could plant them), so asking for them is an error."""
+    _expect_setup_error(_o(d, extra=["userxattr", opt]) + [d["m"]], d["m"],
+                        "redirect_dir", "userxattr")
 
 
 def test_missing_mountpoint(d, tmp_path):

@@ -47,7 +47,10 @@ def _lowers():
     return out
 
 
-def _worker(mnt, seed, deadline, q):
+TOPS = ["d0", "d1", "d2", "dm"]
+
+
+def _worker(mnt, seed, deadline, q, dirmoves=False):
     rnd = random.Random(seed)
     bad = []
     counts = {}
@@ -102,9 +105,18 @@ def _worker(mnt, seed, deadline, q):
     def op_xattr():
         os.setxattr(path(), "user.k", b"v" * rnd.randrange(1, 100))
 
+    def op_dirmove():
+        """A whole (lower or merged) directory moves (redirect_dir=on)."""
+        pool = TOPS + [t + "/m" for t in TOPS] + ["d0/s/m"]
+        os.rename(os.path.join(mnt, rnd.choice(pool)),
+                  os.path.join(mnt, rnd.choice(pool)))
+
     ops = [op_create, op_append, op_read, op_rename, op_unlink, op_mkdir,
            op_rmdir, op_readdir, op_stat, op_link, op_truncate, op_xattr]
     weights = [6, 4, 4, 4, 3, 2, 2, 3, 3, 1, 1, 1]
+    if dirmoves:
+        ops.append(op_dirmove)
+        weights.append(1)
     n = 0
     while time.monotonic() < deadline:
         fn = rnd.choices(ops, weights)[0]
@@ -129,11 +141,12 @@ def _known_race(b):
     return None
 
 
-def _run_workers(mnt, seconds):
+def _run_workers(mnt, seconds, dirmoves=False):
     ctx = multiprocessing.get_context("fork")
     q = ctx.Queue()
     deadline = time.monotonic() + seconds
-    procs = [ctx.Process(target=_worker, args=(mnt, 1000 + i, deadline, q))
+    procs = [ctx.Process(target=_worker,
+                         args=(mnt, 1000 + i, deadline, q, dirmoves))
              for i in range(WORKERS)]
     for p in procs:
         p.start()
@@ -148,8 +161,8 @@ def _run_workers(mnt, seconds):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("opts", [(), ("volatile",)], ids=["default",
-                                                           "volatile"])
+@pytest.mark.parametrize("opts", [(), ("volatile",), ("redirect_dir=on",)],
+                         ids=["default", "volatile", "redirect"])
 def test_parallel_stress(tmp_path, opts):
     testlib.require_daemon()
     testlib.require_kernel_overlay()
@@ -161,7 +174,8 @@ def test_parallel_stress(tmp_path, opts):
         lowers.append(d)
     m = testlib.ErrovlMount(str(base), lowers=lowers, opts=opts)
     with m:
-        results = _run_workers(m.mnt, STRESS_SECONDS)
+        results = _run_workers(m.mnt, STRESS_SECONDS,
+                               dirmoves="redirect_dir=on" in opts)
         alive = m.proc.poll() is None
         listing = sorted(os.listdir(m.mnt)) if alive else None
         status = m.unmount()

@@ -68,6 +68,50 @@ def _ino_probe(s):
     return r
 
 
+def _redirect_ino_probe(s):
+    """Directories renamed with redirect_dir=on (in place, to another
+    parent, and a parent of a renamed one): st_ino kept by the rename
+    and by a remount, d_ino == st_ino in their new parents."""
+    moves = [("d", "d2"), ("d2/sub", "x/sub2"), ("x", "y")]
+    where = {"d": "d2", "d/sub": "y/sub2"}
+    r = {}
+    with s.mount() as m:
+        p = lambda n: os.path.join(m.mnt, n)  # noqa: E731
+        os.mkdir(p("x"))
+        before = {o: os.lstat(p(o)).st_ino for o in ("d", "d/sub")}
+        for a, b in moves:
+            os.rename(p(a), p(b))
+        now = {o: os.lstat(p(where[o])).st_ino for o in before}
+        r["changed_by_rename"] = sorted(o for o in before
+                                        if before[o] != now[o])
+        r["d_ino_mismatch"] = sorted(
+            n for n, ino in _dinos(p("y")).items()
+            if ino != os.lstat(os.path.join(p("y"), n)).st_ino)
+    with s.mount() as m:
+        p = lambda n: os.path.join(m.mnt, n)  # noqa: E731
+        again = {o: os.lstat(p(where[o])).st_ino for o in before}
+        r["changed_by_remount"] = sorted(o for o in before
+                                         if again[o] != now[o])
+        r["d_ino_mismatch_remount"] = sorted(
+            n for n, ino in _dinos(p("y")).items()
+            if ino != os.lstat(os.path.join(p("y"), n)).st_ino)
+        r["tree"] = L.snapshot_tree(m.mnt)
+    return r
+
+
+@pytest.mark.parametrize("mode", params("k-e", "k-ev"))
+def test_inode_numbers_of_renamed_dirs(tmp_path, mode):
+    """redirect_dir=on: a renamed lower directory keeps its st_ino, and
+    readdir agrees, also after a remount."""
+    _, e = run_pair(tmp_path, mode, _redirect_ino_probe,
+                    lowers=[LOWER, LOWER2],
+                    kopts=("redirect_dir=on", "index=off", "metacopy=off"),
+                    eopts=("redirect_dir=on",))
+    for k in ("changed_by_rename", "changed_by_remount", "d_ino_mismatch",
+              "d_ino_mismatch_remount"):
+        assert e[k] == [], (k, e[k])
+
+
 def _only(probe, keep):
     def filtered(s):
         return {k: v for k, v in probe(s).items() if keep(k)}

@@ -20,6 +20,7 @@ import os
 import stat
 
 OPAQUE_XATTR = "trusted.overlay.opaque"
+REDIRECT_XATTR = "trusted.overlay.redirect"
 FOFS_OPAQUE_XATTR = "user.fuseoverlayfs.opaque"
 
 
@@ -177,9 +178,10 @@ def user_xattr_filter(name):
 
 
 def upper_xattr_filter(name):
-    """xattrs compared on an upper dir: user.* and the opaque mark;
-    origin/impure/uuid etc. legitimately differ."""
-    return name.startswith("user.") or name == OPAQUE_XATTR
+    """xattrs compared on an upper dir: user.*, the opaque mark and
+    redirects; origin/impure/uuid etc. legitimately differ."""
+    return name.startswith("user.") or name in (OPAQUE_XATTR,
+                                                 REDIRECT_XATTR)
 
 
 def list_xattrs(path, keep=user_xattr_filter):

@@ -4,7 +4,7 @@ kernel answers EXDEV without redirect_dir, mv falls back to copying),
 cp --sparse and cp --reflink=auto of a sparse lower file (SEEK_DATA /
 SEEK_HOLE), lsattr/chattr, default ACLs, find -newer, truncate, dd
 conv=notrunc, ln -sf over a lower file, rm -rf of a deep lower tree,
-du.  Output, exit status and merged tree must match kernel overlayfs."""
+du; mv of lower directories with redirect_dir=on.  Output, exit status and merged tree must match kernel overlayfs."""
 
 import pytest
 
@@ -101,6 +101,43 @@ def test_coreutils_on_lower_tree(tmp_path, mode, script):
     L.build(lower, LOWER)
     res = T.both(tmp_path, mode, [lower],
                  lambda mnt, side: T.run(script, mnt, env))
+    assert res["k"][0][1].count("-> 0\n") == res["k"][0][1].count("== "), \
+        "a step failed on the kernel side"
+    T.assert_same(res, "tool output")
+
+
+# redirect_dir=on: mv renames lower and merged directories in place
+MOVES = r"""
+step() { echo "== $*"; "$@" 2>&1; echo "-> $?"; }
+step mv ld moved
+step mkdir -p into/here
+step mv moved/sub into/here/sub
+step mv into renamed
+step ls -R moved renamed
+step sh -c 'echo new > renamed/here/sub/deeper/n'
+step getfattr -n user.c --only-values renamed/here/sub/deeper/c
+step sh -c 'find . -path ./sp -prune -o -print | sort'
+step mv rmme ld
+step rm -rf ld
+step ls
+"""
+
+
+@pytest.mark.parametrize("mode", T.MODES)
+def test_mv_directories_with_redirect_dir(tmp_path, mode):
+    """mv of lower directories with redirect_dir=on on both sides: a real
+    rename (no copy), the same output and tree as the kernel, and the
+    kernel reads the upper errovl wrote (cross-mount)."""
+    testlib.require_tools("getfattr")
+    env = T.tool_env(tmp_path)
+    lower = str(tmp_path / "lower")
+    L.build(lower, LOWER)
+    res = T.both(tmp_path, mode, [lower],
+                 lambda mnt, side: T.run(MOVES, mnt, env),
+                 opts=("redirect_dir=on",),
+                 verify=lambda mnt, side: T.run(
+                     "find . -path ./sp -prune -o -print | sort; "
+                     "cat renamed/here/sub/deeper/n", mnt, env))
     assert res["k"][0][1].count("-> 0\n") == res["k"][0][1].count("== "), \
         "a step failed on the kernel side"
     T.assert_same(res, "tool output")
