@@ -392,11 +392,12 @@ int ovl_copy_up(struct ovl_fs *ofs, struct ovl_node *node, bool data)
 	r = ovl_copy_up_locked(ofs, node, data);
 	pthread_rwlock_unlock(&ofs->rename_lock);
 	/*
-	 * The copy has its own st_ino: drop the kernel's cached attributes
-	 * so stat agrees with readdir. Attributes only (offset -1): no
-	 * page or inode lock is taken, so this is safe inside a request.
+	 * A copy without an origin to show has its own st_ino: drop the
+	 * kernel's cached attributes so stat agrees with readdir.
+	 * Attributes only (offset -1): no page or inode lock is taken, so
+	 * this is safe inside a request. With an origin the number stays.
 	 */
-	if (r == 0 && !S_ISDIR(node->type))
+	if (r == 0 && !S_ISDIR(node->type) && !node->origin_ino)
 		ovl_node_inval_attr(ofs, node);
 	return r;
 }

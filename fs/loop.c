@@ -75,8 +75,16 @@ enum {
 #define OVL_OPEN_FLAGS OVL_IN_ARG
 #define OVL_RW_SIZE (OVL_IN_ARG + 16)
 
-/* Reads and writes up to this size are answered by the reader. */
-#define OVL_LOOP_INLINE_IO (64 * 1024)
+/*
+ * Reads and writes up to these sizes are answered by the reader. A
+ * read of a cold lower file may wait for the disk whatever its size
+ * (a seek dominates); 128 KiB is the kernel's readahead window, so a
+ * sequential reader's stream stays on the reader thread. Writes come
+ * in up to 1 MiB from the writeback cache and go to workers above
+ * 64 KiB.
+ */
+#define OVL_LOOP_INLINE_READ (128 * 1024)
+#define OVL_LOOP_INLINE_WRITE (64 * 1024)
 #define OVL_LOOP_WORKERS 4
 
 struct ovl_work {
@@ -140,9 +148,11 @@ static bool ovl_loop_is_slow(struct ovl_fs *ofs, const struct fuse_buf *b,
 	case OVL_OP_COPY_FILE_RANGE:
 		return true;
 	case OVL_OP_READ:
+		return len < OVL_RW_SIZE + 4 ||
+		       ovl_loop_u32(b, OVL_RW_SIZE) > OVL_LOOP_INLINE_READ;
 	case OVL_OP_WRITE:
 		return len < OVL_RW_SIZE + 4 ||
-		       ovl_loop_u32(b, OVL_RW_SIZE) > OVL_LOOP_INLINE_IO;
+		       ovl_loop_u32(b, OVL_RW_SIZE) > OVL_LOOP_INLINE_WRITE;
 	case OVL_OP_OPEN:
 		if (len < OVL_OPEN_FLAGS + 4)
 			return true;
