@@ -129,7 +129,12 @@ SG = {"sg/": Dir(mode=0o2775, gid=1234), "sg/old": File("o\n", gid=1234),
       "t/mine": File("m\n", uid=2000, gid=2000),
       "su": File("s\n", mode=0o4755, uid=1000, gid=1000),
       "sgx": File("s\n", mode=0o2755, uid=1000, gid=1000),
-      "sgnx": File("s\n", mode=0o2644, uid=1000, gid=1000)}
+      "sgnx": File("s\n", mode=0o2644, uid=1000, gid=1000),
+      "kw": File("s\n", mode=0o6777, uid=1000, gid=1000),
+      "kt": File("s\n", mode=0o6777, uid=1000, gid=1000),
+      "ko": File("s\n", mode=0o6777, uid=1000, gid=1000),
+      "kn": File("s\n", mode=0o2666, uid=1000, gid=1000),
+      "kr": File("s\n", mode=0o6777, uid=1000, gid=1000)}
 
 
 def _world_base():
@@ -229,6 +234,64 @@ def _setid_probe(s):
     for n in ("sg/newf", "sg/newd", "sg/newd/deeper", "su", "sgx"):
         r["upper " + n] = res(_own, os.path.join(s.upper, n))
     return r
+
+
+def _kill_probe(names):
+    """Another user writes, truncates, opens with O_TRUNC; root writes."""
+    def probe(s):
+        r = {}
+        with s.mount() as m:
+            k = lambda n: os.path.join(m.mnt, n)  # noqa: E731
+
+            def append(n):
+                def f():
+                    with open(k(n), "ab") as fh:
+                        fh.write(b"+")
+                return f
+            acts = {"kw": append("kw"),
+                    "kt": lambda: os.truncate(k("kt"), 1),
+                    "ko": lambda: os.close(os.open(
+                        k("ko"), os.O_WRONLY | os.O_TRUNC)),
+                    "kn": append("kn")}
+            for n in names:
+                if n == "kr":
+                    append("kr")()
+                    r["root kr"] = 0
+                else:
+                    r["user " + n] = _as_user(2000, acts[n])
+                r["after " + n] = _own(k(n))
+        return r
+    return probe
+
+
+@pytest.mark.parametrize("mode", params("k-e", "k-ev"))
+def test_write_truncate_clear_setid(mode):
+    """A write, a truncate and an O_TRUNC open by another user clear
+    S_ISUID and S_ISGID (with group exec) of a lower file; root's write
+    does what the kernel's does."""
+    base = _world_base()
+    try:
+        _, e = run_pair(pathlib.Path(base), mode,
+                        _kill_probe(["kw", "kt", "ko", "kr"]), lowers=[SG],
+                        eopts=("allow_other",))
+        assert [e["after " + n][2] for n in ("kw", "kt", "ko")] == \
+            ["0o777"] * 3, e
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.mark.parametrize("mode", params(
+    "k-e", xfail="P14: S_ISGID without group exec kept on a write by a "
+    "user outside the group"))
+def test_write_clears_sgid_of_non_member(mode):
+    """Kernel 6.x: a write by a user outside the file's group clears
+    S_ISGID even without group exec."""
+    base = _world_base()
+    try:
+        run_pair(pathlib.Path(base), mode, _kill_probe(["kn"]), lowers=[SG],
+                 eopts=("allow_other",))
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.mark.parametrize("mode", params("k-e"))
