@@ -169,10 +169,12 @@ static int ovl_do_open(struct ovl_fs *ofs, struct ovl_node *node,
 		    __atomic_load_n(&node->pin_fd, __ATOMIC_ACQUIRE) < 0)
 			return -ENOENT;
 	}
-	if ((fi->flags & O_TRUNC) && write && ftruncate(fd, 0) < 0) {
-		r = -errno;
-		close(fd);
-		return r;
+	if ((fi->flags & O_TRUNC) && write) {
+		r = ftruncate(fd, 0) < 0 ? -errno : ovl_kill_suidgid(fd);
+		if (r < 0) {
+			close(fd);
+			return r;
+		}
 	}
 	h = ovl_handle_new(ofs, node);
 	if (!h) {
@@ -291,6 +293,10 @@ void ovl_op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
 		out.buf[0].pos = off;
 		r = fuse_buf_copy(&out, in, 0);
 	}
+	/* The data is written: a failure here is logged, not returned. */
+	if (r >= 0 && ovl_kill_suidgid(h->fd) < 0)
+		ovl_log(LOG_WARNING, "cannot clear the set-id bits of a file "
+				     "written by an unprivileged process");
 	ovl_dbg(ofs, "write(%lu, %zu, %lld%s) = %zd", (unsigned long)ino,
 		fuse_buf_size(in), (long long)off,
 		fi->writepage ? ", writeback" : "", r);

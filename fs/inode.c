@@ -101,6 +101,38 @@ void ovl_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_attr(req, &st, ofs->config.timeout);
 }
 
+/**
+ * ovl_kill_suidgid - clear the set-id bits the kernel asks to clear
+ * @fd: an fd of the upper file (O_PATH too)
+ *
+ * The kernel flags a write, truncate or O_TRUNC open by a process
+ * without CAP_FSETID when S_ISUID or S_ISGID must go
+ * (ovl_req_kill_suidgid()); the daemon, which has CAP_FSETID, clears
+ * them itself. S_ISUID always goes; S_ISGID goes with group exec, or
+ * when it is the only set-id bit (then it alone raised the flag: the
+ * writer is outside the group). Requests without the flag: nothing.
+ *
+ * Return: 0 or -errno.
+ */
+int ovl_kill_suidgid(int fd)
+{
+	char p[OVL_PROC_PATH_MAX];
+	struct stat st;
+	mode_t m;
+
+	if (!ovl_req_kill_suidgid())
+		return 0;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	m = st.st_mode & 07777;
+	if (!S_ISREG(st.st_mode) || !(m & (S_ISUID | S_ISGID)))
+		return 0;
+	if (!(m & S_ISUID) || (m & S_IXGRP))
+		m &= ~(mode_t)S_ISGID;
+	m &= ~(mode_t)S_ISUID;
+	return chmod(ovl_proc_path(p, fd), m) < 0 ? -errno : 0;
+}
+
 static int ovl_do_truncate(struct ovl_fs *ofs, int ufd,
 			   struct fuse_file_info *fi, off_t size)
 {
@@ -218,6 +250,8 @@ static int ovl_setattr_upper(struct ovl_fs *ofs, struct ovl_node *node, int ufd,
 		if (!S_ISREG(node->type))
 			return S_ISDIR(node->type) ? -EISDIR : -EINVAL;
 		r = ovl_do_truncate(ofs, ufd, fi, attr->st_size);
+		if (r == 0)
+			r = ovl_kill_suidgid(ufd);
 		if (r < 0)
 			return r;
 	}

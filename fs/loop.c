@@ -31,10 +31,21 @@
  * file) finds the reader awake and on its CPU; waking a sleeping
  * thread on an idle CPU costs tens of microseconds on virtual
  * machines, more than most requests take to answer.
+ *
+ * Set-id bits: libfuse 3.14 cannot negotiate FUSE_HANDLE_KILLPRIV_V2,
+ * with which the kernel stops asking for security.capability before
+ * every write (a quarter of an untar's requests) and instead flags the
+ * writes, truncates and O_TRUNC opens after which the daemon must clear
+ * S_ISUID/S_ISGID. The loop writes through its own I/O functions
+ * (fuse_session_custom_io()): it adds the flag to the INIT reply when
+ * the kernel offered it, and hands each request's kill flag to the
+ * handler that runs it (ovl_req_kill_suidgid()).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/uio.h>
+#include <unistd.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -45,6 +56,7 @@
 
 /* FUSE protocol opcodes (include/uapi/linux/fuse.h) this file needs. */
 enum {
+	OVL_OP_INIT = 26,
 	OVL_OP_CREATE = 35,
 	OVL_OP_TMPFILE = 51,
 	OVL_OP_SETATTR = 4,
@@ -69,11 +81,25 @@ enum {
 
 /* Offsets in a request: struct fuse_in_header is 40 bytes. */
 #define OVL_IN_OPCODE 4
+#define OVL_IN_UNIQUE 8
 #define OVL_IN_NODEID 16
 #define OVL_IN_ARG 40
 /* fuse_open_in.flags; fuse_read_in.size and fuse_write_in.size */
 #define OVL_OPEN_FLAGS OVL_IN_ARG
 #define OVL_RW_SIZE (OVL_IN_ARG + 16)
+/* fuse_open_in.open_flags, fuse_write_in.write_flags, fuse_setattr_in.valid */
+#define OVL_OPEN_OPEN_FLAGS (OVL_IN_ARG + 4)
+#define OVL_WRITE_FLAGS (OVL_IN_ARG + 20)
+#define OVL_SETATTR_VALID OVL_IN_ARG
+/* fuse_init_in.minor and .flags; fuse_init_out.flags */
+#define OVL_INIT_MINOR (OVL_IN_ARG + 4)
+#define OVL_INIT_FLAGS (OVL_IN_ARG + 12)
+#define OVL_INIT_OUT_FLAGS 12
+/* Protocol flags libfuse 3.14 does not name. */
+#define OVL_HANDLE_KILLPRIV_V2 (1u << 28)
+#define OVL_WRITE_KILL_SUIDGID (1u << 2)
+#define OVL_FATTR_KILL_SUIDGID (1u << 15)
+#define OVL_OPEN_KILL_SUIDGID (1u << 0)
 
 /*
  * Reads and writes up to these sizes are answered by the reader. A
@@ -89,6 +115,7 @@ enum {
 
 struct ovl_work {
 	struct fuse_buf buf; /* owns buf.mem */
+	size_t len; /* bytes of the request in buf */
 	struct ovl_work *next;
 };
 
@@ -187,6 +214,124 @@ static void ovl_loop_tmpfile(struct fuse_buf *b, size_t len)
 	memcpy((char *)b->mem + OVL_IN_OPCODE, &op, sizeof(op));
 }
 
+/* The kill flag of the request this thread runs (ovl_loop_process()). */
+static __thread bool ovl_loop_kill;
+
+/**
+ * ovl_req_kill_suidgid - must the request being answered clear set-id bits?
+ *
+ * True for a write, truncate or O_TRUNC open by a process without
+ * CAP_FSETID on a file whose S_ISUID or S_ISGID the kernel wants gone
+ * (FUSE_HANDLE_KILLPRIV_V2). Valid in the handler's thread.
+ *
+ * Return: the flag.
+ */
+bool ovl_req_kill_suidgid(void)
+{
+	return ovl_loop_kill;
+}
+
+/* Whether the request in @b carries a kill flag; notes an INIT. */
+static bool ovl_loop_kill_flag(struct ovl_fs *ofs, const struct fuse_buf *b,
+			       size_t len)
+{
+	uint32_t op;
+
+	if (b->flags & FUSE_BUF_IS_FD || len < OVL_IN_ARG)
+		return false;
+	op = ovl_loop_u32(b, OVL_IN_OPCODE);
+	switch (op) {
+	case OVL_OP_WRITE:
+		return len >= OVL_WRITE_FLAGS + 4 &&
+		       (ovl_loop_u32(b, OVL_WRITE_FLAGS) &
+			OVL_WRITE_KILL_SUIDGID);
+	case OVL_OP_SETATTR:
+		return len >= OVL_SETATTR_VALID + 4 &&
+		       (ovl_loop_u32(b, OVL_SETATTR_VALID) &
+			OVL_FATTR_KILL_SUIDGID);
+	case OVL_OP_OPEN:
+		return len >= OVL_OPEN_OPEN_FLAGS + 4 &&
+		       (ovl_loop_u32(b, OVL_OPEN_OPEN_FLAGS) &
+			OVL_OPEN_KILL_SUIDGID);
+	case OVL_OP_INIT:
+		/* KILLPRIV_V2 is protocol 7.33; flags are in 7.6+ inits. */
+		if (len >= OVL_INIT_FLAGS + 4 &&
+		    ovl_loop_u32(b, OVL_INIT_MINOR) >= 33 &&
+		    (ovl_loop_u32(b, OVL_INIT_FLAGS) &
+		     OVL_HANDLE_KILLPRIV_V2)) {
+			memcpy(&ofs->init_unique,
+			       (const char *)b->mem + OVL_IN_UNIQUE,
+			       sizeof(ofs->init_unique));
+			__atomic_store_n(&ofs->killpriv_offered, true,
+					 __ATOMIC_RELEASE);
+		}
+		return false;
+	default:
+		return false;
+	}
+}
+
+/* Runs one request in this thread. */
+static void ovl_loop_process(struct ovl_loop *l, struct fuse_buf *b, size_t len)
+{
+	ovl_loop_kill = ovl_loop_kill_flag(l->ofs, b, len);
+	fuse_session_process_buf(l->se, b);
+	ovl_loop_kill = false;
+}
+
+static ssize_t ovl_io_read(int fd, void *buf, size_t len, void *userdata)
+{
+	(void)userdata;
+	return read(fd, buf, len);
+}
+
+/*
+ * Every reply and notification goes out here; the INIT reply gets
+ * FUSE_HANDLE_KILLPRIV_V2 when the kernel offered it (libfuse built
+ * the reply in memory of its own, which is writable).
+ */
+static ssize_t ovl_io_writev(int fd, struct iovec *iov, int count,
+			     void *userdata)
+{
+	struct ovl_fs *ofs = userdata;
+	uint64_t unique;
+	int32_t error;
+	uint32_t flags;
+
+	/* struct fuse_out_header: len (4), error (4), unique (8) */
+	if (count >= 2 && iov[0].iov_len == 16 &&
+	    iov[1].iov_len >= OVL_INIT_OUT_FLAGS + 4 &&
+	    __atomic_load_n(&ofs->killpriv_offered, __ATOMIC_ACQUIRE) &&
+	    !__atomic_load_n(&ofs->killpriv, __ATOMIC_RELAXED)) {
+		memcpy(&error, (char *)iov[0].iov_base + 4, sizeof(error));
+		memcpy(&unique, (char *)iov[0].iov_base + 8, sizeof(unique));
+		if (unique == ofs->init_unique && error == 0) {
+			char *p = (char *)iov[1].iov_base + OVL_INIT_OUT_FLAGS;
+
+			memcpy(&flags, p, sizeof(flags));
+			flags |= OVL_HANDLE_KILLPRIV_V2;
+			memcpy(p, &flags, sizeof(flags));
+			__atomic_store_n(&ofs->killpriv, true,
+					 __ATOMIC_RELAXED);
+			ovl_dbg(ofs, "init: FUSE_HANDLE_KILLPRIV_V2 on");
+		}
+	}
+	return writev(fd, iov, count);
+}
+
+static ssize_t ovl_io_splice(int fdin, off_t *offin, int fdout, off_t *offout,
+			     size_t len, unsigned int flags, void *userdata)
+{
+	(void)userdata;
+	return splice(fdin, offin, fdout, offout, len, flags);
+}
+
+static const struct fuse_custom_io ovl_io = {
+	.read = ovl_io_read,
+	.writev = ovl_io_writev,
+	.splice_send = ovl_io_splice,
+};
+
 static void *ovl_loop_worker(void *arg)
 {
 	struct ovl_loop *l = arg;
@@ -205,7 +350,7 @@ static void *ovl_loop_worker(void *arg)
 		pthread_mutex_unlock(&l->lock);
 		if (!w)
 			return NULL; /* stop, and nothing left */
-		fuse_session_process_buf(l->se, &w->buf);
+		ovl_loop_process(l, &w->buf, w->len);
 		__atomic_sub_fetch(&l->pending, 1, __ATOMIC_RELEASE);
 		free(w->buf.mem);
 		free(w);
@@ -213,13 +358,14 @@ static void *ovl_loop_worker(void *arg)
 }
 
 /* Hands @b to a worker; on success @b is reset for the next read. */
-static int ovl_loop_queue(struct ovl_loop *l, struct fuse_buf *b)
+static int ovl_loop_queue(struct ovl_loop *l, struct fuse_buf *b, size_t len)
 {
 	struct ovl_work *w = malloc(sizeof(*w));
 
 	if (!w)
 		return -ENOMEM;
 	w->buf = *b;
+	w->len = len;
 	w->next = NULL;
 	memset(b, 0, sizeof(*b));
 	__atomic_add_fetch(&l->pending, 1, __ATOMIC_RELAXED);
@@ -320,6 +466,9 @@ int ovl_loop_run(struct ovl_fs *ofs, struct fuse_session *se)
 			break;
 	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
 		return -errno;
+	/* Without it the kernel keeps asking for capabilities: slower only. */
+	if (fuse_session_custom_io(se, &ovl_io, fd) != 0)
+		ovl_log(LOG_WARNING, "cannot install the request I/O hooks");
 	while (!fuse_session_exited(se)) {
 		res = ovl_loop_receive(&l, &buf);
 		if (res == -EINTR)
@@ -329,8 +478,8 @@ int ovl_loop_run(struct ovl_fs *ofs, struct fuse_session *se)
 		ovl_loop_tmpfile(&buf, (size_t)res);
 		/* Without a worker, or without memory: answer it here. */
 		if (!nr || !ovl_loop_is_slow(ofs, &buf, (size_t)res) ||
-		    ovl_loop_queue(&l, &buf) < 0)
-			fuse_session_process_buf(se, &buf);
+		    ovl_loop_queue(&l, &buf, (size_t)res) < 0)
+			ovl_loop_process(&l, &buf, (size_t)res);
 	}
 	free(buf.mem);
 	pthread_mutex_lock(&l.lock);

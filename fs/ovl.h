@@ -47,6 +47,8 @@ struct ovl_fs *ovl_fs(fuse_req_t req);
 int ovl_thread_create(pthread_t *tid, void *(*fn)(void *), void *arg);
 
 /* loop.c */
+int ovl_kill_suidgid(int fd);
+bool ovl_req_kill_suidgid(void);
 int ovl_loop_run(struct ovl_fs *ofs, struct fuse_session *se);
 
 /* namei.c */

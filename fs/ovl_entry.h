@@ -181,6 +181,15 @@ struct ovl_fs {
 	unsigned int xino_shift; /* layer index goes above this bit */
 	const char *xattr_prefix; /* "trusted.overlay." or "user.overlay." */
 	struct fuse_session *se; /* for notifications; set before the loop */
+	/*
+	 * FUSE_HANDLE_KILLPRIV_V2 (loop.c): the INIT request's unique and
+	 * whether the kernel offered the flag (written by the reader,
+	 * atomic), and whether the INIT reply took it (atomic; set once
+	 * by the thread that answers INIT).
+	 */
+	uint64_t init_unique;
+	bool killpriv_offered;
+	bool killpriv;
 	bool debug; /* -d: trace every request */
 	bool foreground; /* -f: log to stderr, not syslog */
 

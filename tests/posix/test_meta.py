@@ -280,9 +280,7 @@ def test_write_truncate_clear_setid(mode):
         shutil.rmtree(base, ignore_errors=True)
 
 
-@pytest.mark.parametrize("mode", params(
-    "k-e", xfail="P14: S_ISGID without group exec kept on a write by a "
-    "user outside the group"))
+@pytest.mark.parametrize("mode", params("k-e", "k-ev"))
 def test_write_clears_sgid_of_non_member(mode):
     """Kernel 6.x: a write by a user outside the file's group clears
     S_ISGID even without group exec."""
