@@ -92,15 +92,11 @@ static int ovl_slot_probe(int pufd, const char *name, enum ovl_slot *ret)
 
 static int ovl_set_opaque_at(struct ovl_fs *ofs, int dirfd, const char *name)
 {
-	char x[64], p[OVL_PROC_PATH_MAX];
-	int fd, r = 0;
+	int fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC), r;
 
-	snprintf(x, sizeof(x), "%sopaque", ofs->xattr_prefix);
-	fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	if (setxattr(ovl_proc_path(p, fd), x, "y", 1, 0) < 0)
-		r = -errno;
+	r = ovl_set_xattr(ofs, fd, "opaque", "y", 1);
 	close(fd);
 	return r;
 }
@@ -719,31 +715,32 @@ static int ovl_redirect_path(struct ovl_fs *ofs, struct ovl_node *node,
 static int ovl_rename_redirect(struct ovl_fs *ofs, struct ovl_node *node,
 			       bool samedir, struct ovl_node *to)
 {
-	char buf[OVL_REDIRECT_MAX + 1], *path, *redirect;
-	int r = 0;
+	char buf[OVL_REDIRECT_MAX + 1], *path = NULL, *redirect;
+	int r;
 
-	if (!node->redirect || (!samedir && node->redirect[0] != '/')) {
-		if (samedir) {
-			pthread_mutex_lock(&ofs->tree_lock);
-			redirect = strdup(node->name);
-			pthread_mutex_unlock(&ofs->tree_lock);
-		} else {
-			r = ovl_redirect_path(ofs, node, buf, &path);
-			if (r < 0)
-				return r;
-			redirect = strdup(path);
-		}
-		if (!redirect)
-			return -ENOMEM;
-		r = ovl_set_redirect(ofs, ovl_node_upper(node), redirect);
-		if (r < 0) {
-			free(redirect);
-			/* no xattrs on the upper: tools copy instead */
-			return r == -EOPNOTSUPP ? -EXDEV : r;
-		}
-		free(node->redirect);
-		node->redirect = redirect;
+	if (node->redirect && (samedir || node->redirect[0] == '/'))
+		return ovl_set_impure(ofs, ovl_node_upper(to));
+	if (samedir) {
+		pthread_mutex_lock(&ofs->tree_lock);
+		redirect = strdup(node->name);
+		pthread_mutex_unlock(&ofs->tree_lock);
+	} else {
+		r = ovl_redirect_path(ofs, node, buf, &path);
+		if (r < 0)
+			return r;
+		redirect = strdup(path);
 	}
+	if (!redirect)
+		return -ENOMEM;
+	r = ovl_set_xattr(ofs, ovl_node_upper(node), "redirect", redirect,
+			  strlen(redirect));
+	if (r < 0) {
+		free(redirect);
+		/* no xattrs on the upper: tools copy instead */
+		return r == -EOPNOTSUPP ? -EXDEV : r;
+	}
+	free(node->redirect);
+	node->redirect = redirect;
 	return ovl_set_impure(ofs, ovl_node_upper(to));
 }
 

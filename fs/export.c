@@ -128,10 +128,10 @@ int ovl_set_impure(struct ovl_fs *ofs, int dir_fd)
 	char p[OVL_PROC_PATH_MAX], name[64], v[2];
 
 	snprintf(name, sizeof(name), "%simpure", ofs->xattr_prefix);
-	ovl_proc_path(p, dir_fd);
-	if (getxattr(p, name, v, sizeof(v)) == 1 && v[0] == 'y')
+	if (getxattr(ovl_proc_path(p, dir_fd), name, v, sizeof(v)) == 1 &&
+	    v[0] == 'y')
 		return 0;
-	return setxattr(p, name, "y", 1, 0) < 0 ? -errno : 0;
+	return ovl_set_xattr(ofs, dir_fd, "impure", "y", 1);
 }
 
 /**
@@ -150,7 +150,6 @@ int ovl_origin_set(struct ovl_fs *ofs, int src, unsigned int layer, int dst,
 		   int parent_ufd)
 {
 	const struct ovl_export_layer *l = ovl_export_layer_of(ofs, layer);
-	char p[OVL_PROC_PATH_MAX], name[64];
 	unsigned char fb[OVL_FB_MAX];
 	struct file_handle *fh;
 	int mnt_id, r;
@@ -178,9 +177,9 @@ int ovl_origin_set(struct ovl_fs *ofs, int src, unsigned int layer, int dst,
 		memcpy(fb + 5, l->uuid, sizeof(l->uuid));
 	memcpy(fb + OVL_FB_HDR, fh->f_handle, fh->handle_bytes);
 	free(fh);
-	snprintf(name, sizeof(name), "%sorigin", ofs->xattr_prefix);
-	if (setxattr(ovl_proc_path(p, dst), name, fb, fb[2], 0) < 0)
-		return errno == EOPNOTSUPP ? 0 : -errno;
+	r = ovl_set_xattr(ofs, dst, "origin", fb, fb[2]);
+	if (r < 0)
+		return r == -EOPNOTSUPP ? 0 : r;
 	r = ovl_set_impure(ofs, parent_ufd);
 	return r == -EOPNOTSUPP ? 0 : r;
 }

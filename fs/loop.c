@@ -231,9 +231,8 @@ bool ovl_req_kill_suidgid(void)
 	return ovl_loop_kill;
 }
 
-/* Whether the request in @b carries a kill flag; notes an INIT. */
-static bool ovl_loop_kill_flag(struct ovl_fs *ofs, const struct fuse_buf *b,
-			       size_t len)
+/* Whether the request in @b carries a kill flag. */
+static bool ovl_loop_kill_flag(const struct fuse_buf *b, size_t len)
 {
 	uint32_t op;
 
@@ -253,28 +252,33 @@ static bool ovl_loop_kill_flag(struct ovl_fs *ofs, const struct fuse_buf *b,
 		return len >= OVL_OPEN_OPEN_FLAGS + 4 &&
 		       (ovl_loop_u32(b, OVL_OPEN_OPEN_FLAGS) &
 			OVL_OPEN_KILL_SUIDGID);
-	case OVL_OP_INIT:
-		/* KILLPRIV_V2 is protocol 7.33; flags are in 7.6+ inits. */
-		if (len >= OVL_INIT_FLAGS + 4 &&
-		    ovl_loop_u32(b, OVL_INIT_MINOR) >= 33 &&
-		    (ovl_loop_u32(b, OVL_INIT_FLAGS) &
-		     OVL_HANDLE_KILLPRIV_V2)) {
-			memcpy(&ofs->init_unique,
-			       (const char *)b->mem + OVL_IN_UNIQUE,
-			       sizeof(ofs->init_unique));
-			__atomic_store_n(&ofs->killpriv_offered, true,
-					 __ATOMIC_RELEASE);
-		}
-		return false;
 	default:
 		return false;
 	}
 }
 
+/*
+ * An INIT offering FUSE_HANDLE_KILLPRIV_V2 (protocol 7.33): remember
+ * its unique, so that ovl_io_writev() adds the flag to its reply.
+ */
+static void ovl_loop_note_init(struct ovl_fs *ofs, const struct fuse_buf *b,
+			       size_t len)
+{
+	if (b->flags & FUSE_BUF_IS_FD || len < OVL_INIT_FLAGS + 4 ||
+	    ovl_loop_u32(b, OVL_IN_OPCODE) != OVL_OP_INIT ||
+	    ovl_loop_u32(b, OVL_INIT_MINOR) < 33 ||
+	    !(ovl_loop_u32(b, OVL_INIT_FLAGS) & OVL_HANDLE_KILLPRIV_V2))
+		return;
+	memcpy(&ofs->init_unique, (const char *)b->mem + OVL_IN_UNIQUE,
+	       sizeof(ofs->init_unique));
+	__atomic_store_n(&ofs->killpriv_pending, true, __ATOMIC_RELEASE);
+}
+
 /* Runs one request in this thread. */
 static void ovl_loop_process(struct ovl_loop *l, struct fuse_buf *b, size_t len)
 {
-	ovl_loop_kill = ovl_loop_kill_flag(l->ofs, b, len);
+	ovl_loop_note_init(l->ofs, b, len);
+	ovl_loop_kill = ovl_loop_kill_flag(b, len);
 	fuse_session_process_buf(l->se, b);
 	ovl_loop_kill = false;
 }
@@ -301,8 +305,7 @@ static ssize_t ovl_io_writev(int fd, struct iovec *iov, int count,
 	/* struct fuse_out_header: len (4), error (4), unique (8) */
 	if (count >= 2 && iov[0].iov_len == 16 &&
 	    iov[1].iov_len >= OVL_INIT_OUT_FLAGS + 4 &&
-	    __atomic_load_n(&ofs->killpriv_offered, __ATOMIC_ACQUIRE) &&
-	    !__atomic_load_n(&ofs->killpriv, __ATOMIC_RELAXED)) {
+	    __atomic_load_n(&ofs->killpriv_pending, __ATOMIC_ACQUIRE)) {
 		memcpy(&error, (char *)iov[0].iov_base + 4, sizeof(error));
 		memcpy(&unique, (char *)iov[0].iov_base + 8, sizeof(unique));
 		if (unique == ofs->init_unique && error == 0) {
@@ -311,7 +314,7 @@ static ssize_t ovl_io_writev(int fd, struct iovec *iov, int count,
 			memcpy(&flags, p, sizeof(flags));
 			flags |= OVL_HANDLE_KILLPRIV_V2;
 			memcpy(p, &flags, sizeof(flags));
-			__atomic_store_n(&ofs->killpriv, true,
+			__atomic_store_n(&ofs->killpriv_pending, false,
 					 __ATOMIC_RELAXED);
 			ovl_dbg(ofs, "init: FUSE_HANDLE_KILLPRIV_V2 on");
 		}

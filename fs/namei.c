@@ -217,6 +217,22 @@ static void ovl_all_remove(struct ovl_fs *ofs, struct ovl_node *n)
 }
 
 /*
+ * Makes @n a child of @parent with one kernel lookup, in ofs->all.
+ * Caller holds tree_lock.
+ */
+static void ovl_node_attach(struct ovl_fs *ofs, struct ovl_node *n,
+			    struct ovl_node *parent)
+{
+	n->parent = parent;
+	parent->refs++;
+	n->nlookup = 1;
+	n->all_next = ofs->all;
+	if (ofs->all)
+		ofs->all->all_prev = n;
+	ofs->all = n;
+}
+
+/*
  * Drops nodes that nobody refers to any more, walking up the parents
  * whose last reference went away. Caller holds tree_lock; the freeing
  * (close) happens after it is released.
@@ -396,11 +412,19 @@ struct ovl_lookup_data {
 	bool stop; /* nothing below may merge */
 };
 
-/* redirect_dir=nofollow: a redirect met is an error, as in the kernel. */
-static int ovl_lookup_nofollow(struct ovl_fs *ofs, const char *name)
+/*
+ * Reads the redirect of the real directory @fd (ovl_get_redirect());
+ * with redirect_dir=nofollow one met is an error, as in the kernel.
+ */
+static int ovl_lookup_get_redirect(struct ovl_fs *ofs, int fd, const char *name,
+				   char **ret)
 {
-	if (ofs->config.redirect != OVL_REDIRECT_NOFOLLOW)
-		return 0;
+	int r = ovl_get_redirect(ofs, fd, name, ret);
+
+	if (r < 0 || !*ret || ofs->config.redirect != OVL_REDIRECT_NOFOLLOW)
+		return r;
+	free(*ret);
+	*ret = NULL;
 	ovl_log(LOG_ERR,
 		"refusing to follow the redirect of '%s' "
 		"(redirect_dir=nofollow): EPERM",
@@ -496,12 +520,7 @@ static int ovl_lookup_walk(struct ovl_fs *ofs, int root, bool bottom,
 			continue;
 		}
 		if (r == 0)
-			r = ovl_get_redirect(ofs, fd, comp, &red);
-		if (r == 0 && red) {
-			r = ovl_lookup_nofollow(ofs, comp);
-			if (r < 0)
-				free(red);
-		}
+			r = ovl_lookup_get_redirect(ofs, fd, comp, &red);
 		if (r < 0)
 			break;
 		if (red) {
@@ -594,9 +613,7 @@ static int ovl_lookup_upper(struct ovl_fs *ofs, int ufd, const char *name,
 		d->stop = true;
 		return r;
 	}
-	r = ovl_get_redirect(ofs, n->upper_fd, name, &n->redirect);
-	if (r == 0 && n->redirect)
-		r = ovl_lookup_nofollow(ofs, name);
+	r = ovl_lookup_get_redirect(ofs, n->upper_fd, name, &n->redirect);
 	if (r == 0 && n->redirect)
 		d->path = n->redirect;
 	return r;
@@ -704,12 +721,7 @@ int ovl_lookup_real(struct ovl_fs *ofs, struct ovl_node *parent,
 			if (r == 0 && layer < nr_layers)
 				r = ovl_get_opaque(ofs, fd, &opaque);
 			if (r == 0 && layer < nr_layers && !opaque)
-				r = ovl_get_redirect(ofs, fd, nm, &red);
-			if (r == 0 && red) {
-				r = ovl_lookup_nofollow(ofs, nm);
-				if (r < 0)
-					free(red);
-			}
+				r = ovl_lookup_get_redirect(ofs, fd, nm, &red);
 			if (r == 0 && red) {
 				r = ovl_lookup_redirect(&d, at, strlen(nm),
 							red);
@@ -804,16 +816,10 @@ static struct ovl_node *ovl_node_hash_new(struct ovl_fs *ofs,
 		ovl_hash_remove(ofs, old);
 		dead = ovl_node_reap(ofs, old);
 	}
-	n->parent = parent;
-	parent->refs++;
-	n->nlookup = 1;
+	ovl_node_attach(ofs, n, parent);
 	ovl_hash_insert(ofs, n);
 	if (n->uino)
 		ovl_ihash_insert(ofs, n);
-	n->all_next = ofs->all;
-	if (ofs->all)
-		ofs->all->all_prev = n;
-	ofs->all = n;
 	pthread_mutex_unlock(&ofs->tree_lock);
 	ovl_node_free_list(dead);
 	return n;
@@ -850,13 +856,7 @@ int ovl_node_new_unnamed(struct ovl_fs *ofs, struct ovl_node *parent,
 	n->pin_fd = pin;
 	n->pin_layer = 0;
 	pthread_mutex_lock(&ofs->tree_lock);
-	n->parent = parent;
-	parent->refs++;
-	n->nlookup = 1;
-	n->all_next = ofs->all;
-	if (ofs->all)
-		ofs->all->all_prev = n;
-	ofs->all = n;
+	ovl_node_attach(ofs, n, parent);
 	pthread_mutex_unlock(&ofs->tree_lock);
 	r = ovl_node_stat(ofs, n, &e->attr);
 	if (r < 0) {

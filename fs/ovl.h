@@ -37,7 +37,8 @@ int ovl_xattr_escape(struct ovl_fs *ofs, const char *name,
 int ovl_get_opaque(struct ovl_fs *ofs, int fd, int *ret_opaque);
 int ovl_check_metacopy(struct ovl_fs *ofs, int fd, const char *name);
 int ovl_get_redirect(struct ovl_fs *ofs, int fd, const char *name, char **ret);
-int ovl_set_redirect(struct ovl_fs *ofs, int fd, const char *redirect);
+int ovl_set_xattr(struct ovl_fs *ofs, int fd, const char *what,
+		  const void *value, size_t len);
 ino_t ovl_compose_ino(struct ovl_fs *ofs, unsigned int layer, ino_t ino);
 void ovl_tmpname(struct ovl_fs *ofs, char *buf, size_t len);
 int ovl_opendir_at(int dirfd, const char *name, DIR **ret);
@@ -47,7 +48,6 @@ struct ovl_fs *ovl_fs(fuse_req_t req);
 int ovl_thread_create(pthread_t *tid, void *(*fn)(void *), void *arg);
 
 /* loop.c */
-int ovl_kill_suidgid(int fd);
 bool ovl_req_kill_suidgid(void);
 int ovl_loop_run(struct ovl_fs *ofs, struct fuse_session *se);
 
@@ -130,6 +130,7 @@ int ovl_set_impure(struct ovl_fs *ofs, int dir_fd);
 /* inode.c */
 
 int ovl_node_stat(struct ovl_fs *ofs, struct ovl_node *node, struct stat *st);
+int ovl_kill_suidgid(int fd);
 void ovl_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void ovl_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		    int to_set, struct fuse_file_info *fi);

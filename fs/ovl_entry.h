@@ -182,14 +182,12 @@ struct ovl_fs {
 	const char *xattr_prefix; /* "trusted.overlay." or "user.overlay." */
 	struct fuse_session *se; /* for notifications; set before the loop */
 	/*
-	 * FUSE_HANDLE_KILLPRIV_V2 (loop.c): the INIT request's unique and
-	 * whether the kernel offered the flag (written by the reader,
-	 * atomic), and whether the INIT reply took it (atomic; set once
-	 * by the thread that answers INIT).
+	 * FUSE_HANDLE_KILLPRIV_V2 (loop.c): the unique of an INIT that
+	 * offered the flag, and whether its reply has yet to take it
+	 * (atomic; set when the INIT is read, cleared by the reply).
 	 */
 	uint64_t init_unique;
-	bool killpriv_offered;
-	bool killpriv;
+	bool killpriv_pending;
 	bool debug; /* -d: trace every request */
 	bool foreground; /* -f: log to stderr, not syslog */
 

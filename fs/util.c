@@ -287,22 +287,23 @@ int ovl_get_redirect(struct ovl_fs *ofs, int fd, const char *name, char **ret)
 }
 
 /**
- * ovl_set_redirect - write the overlay.redirect of an upper directory
- * @ofs: the mount
- * @fd: O_PATH fd of the upper directory
- * @redirect: the value (see ovl_get_redirect())
+ * ovl_set_xattr - write one of errovl's private xattrs on a real object
+ * @ofs: the mount (selects the xattr namespace)
+ * @fd: O_PATH fd of the object
+ * @what: the name after the prefix: "opaque", "redirect", "origin", ...
+ * @value: the value
+ * @len: its size
  *
  * Return: 0 or -errno.
  */
-int ovl_set_redirect(struct ovl_fs *ofs, int fd, const char *redirect)
+int ovl_set_xattr(struct ovl_fs *ofs, int fd, const char *what,
+		  const void *value, size_t len)
 {
 	char x[64], p[OVL_PROC_PATH_MAX];
 
-	snprintf(x, sizeof(x), "%sredirect", ofs->xattr_prefix);
-	if (setxattr(ovl_proc_path(p, fd), x, redirect, strlen(redirect), 0) <
-	    0)
-		return -errno;
-	return 0;
+	snprintf(x, sizeof(x), "%s%s", ofs->xattr_prefix, what);
+	return setxattr(ovl_proc_path(p, fd), x, value, len, 0) < 0 ? -errno
+								    : 0;
 }
 
 /**

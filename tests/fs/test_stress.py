@@ -287,25 +287,37 @@ def _unlink_recreate(mnt, deadline):
             pass
 
 
+def _append(path, data, stage):
+    """An O_APPEND write of @data; stage[0] names the step running."""
+    stage[0] = "open"
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+    try:
+        stage[0] = "write"
+        os.write(fd, data)
+    finally:
+        stage[0] = "close"
+        os.close(fd)
+
+
+def _count(c, stage, fn):
+    """Runs fn() and counts its outcome in @c: "ok", "ENOENT", or
+    "<stage[0]>:<errno name>" for any other error."""
+    try:
+        fn()
+        k = "ok"
+    except OSError as e:
+        k = errno.errorcode.get(e.errno, str(e.errno))
+        if k != "ENOENT":
+            k = stage[0] + ":" + k
+    c[k] = c.get(k, 0) + 1
+
+
 def _open_append_loop(mnt, deadline, q):
     x = os.path.join(mnt, "d", "x")
     c = {}
+    stage = [None]
     while time.monotonic() < deadline:
-        stage = "open"
-        try:
-            fd = os.open(x, os.O_WRONLY | os.O_APPEND)
-            try:
-                stage = "write"
-                os.write(fd, b"x" * 3000)
-            finally:
-                stage = "close"
-                os.close(fd)
-            k = "ok"
-        except OSError as e:
-            k = errno.errorcode.get(e.errno, str(e.errno))
-            if k != "ENOENT":
-                k = stage + ":" + k
-        c[k] = c.get(k, 0) + 1
+        _count(c, stage, lambda: _append(x, b"x" * 3000, stage))
     q.put(c)
 
 
@@ -351,22 +363,11 @@ def _copy_up_names(mnt, n, q, bar):
     for i in range(n):
         x = os.path.join(mnt, "d", f"f{i}")
         bar.wait()
-        for stage in (("chmod", "append")[i % 2],):
-            try:
-                if stage == "chmod":
-                    os.chmod(x, 0o640)
-                else:
-                    fd = os.open(x, os.O_WRONLY | os.O_APPEND)
-                    try:
-                        os.write(fd, b"more\n")
-                    finally:
-                        os.close(fd)
-                k = "ok"
-            except OSError as e:
-                k = errno.errorcode.get(e.errno, str(e.errno))
-                if k != "ENOENT":
-                    k = stage + ":" + k
-            c[k] = c.get(k, 0) + 1
+        if i % 2:
+            stage = [None]
+            _count(c, stage, lambda: _append(x, b"more\n", stage))
+        else:
+            _count(c, ["chmod"], lambda: os.chmod(x, 0o640))
     q.put(c)
 
 

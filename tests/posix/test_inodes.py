@@ -23,6 +23,12 @@ def _dinos(path):
     return {e.name: e.inode() for e in os.scandir(path)}
 
 
+def _dino_mismatch(path):
+    """Names in @path whose d_ino is not their st_ino."""
+    return sorted(n for n, ino in _dinos(path).items()
+                  if ino != os.lstat(os.path.join(path, n)).st_ino)
+
+
 def _ino_probe(s):
     r = {}
     with s.mount() as m:
@@ -84,17 +90,13 @@ def _redirect_ino_probe(s):
         now = {o: os.lstat(p(where[o])).st_ino for o in before}
         r["changed_by_rename"] = sorted(o for o in before
                                         if before[o] != now[o])
-        r["d_ino_mismatch"] = sorted(
-            n for n, ino in _dinos(p("y")).items()
-            if ino != os.lstat(os.path.join(p("y"), n)).st_ino)
+        r["d_ino_mismatch"] = _dino_mismatch(p("y"))
     with s.mount() as m:
         p = lambda n: os.path.join(m.mnt, n)  # noqa: E731
         again = {o: os.lstat(p(where[o])).st_ino for o in before}
         r["changed_by_remount"] = sorted(o for o in before
                                          if again[o] != now[o])
-        r["d_ino_mismatch_remount"] = sorted(
-            n for n, ino in _dinos(p("y")).items()
-            if ino != os.lstat(os.path.join(p("y"), n)).st_ino)
+        r["d_ino_mismatch_remount"] = _dino_mismatch(p("y"))
         r["tree"] = L.snapshot_tree(m.mnt)
     return r
 
