@@ -27,6 +27,7 @@ struct cmd_status_view {
 	const char *verdict; /* clean, inconsistent, unknown */
 	const char *mode; /* volatile, non-volatile */
 	const char *state; /* mounted, clean, failed */
+	const char *io; /* live mounts: how file data moves, else NULL */
 	int error; /* errno fsync returns (live volatile), 0 */
 	uint32_t error_count;
 	int first_errno, last_errno;
@@ -54,6 +55,8 @@ static void cmd_status_print(const struct cmd_status_view *v)
 	putchar('\n');
 	printf("  mode:         %s\n", v->mode);
 	printf("  state:        %s\n", v->state);
+	if (v->io)
+		printf("  file I/O:     %s\n", v->io);
 	printf("  errors:       %" PRIu32 "\n", v->error_count);
 	if (v->first_errno) {
 		printf("  first error:  %s (%s) at %s\n",
@@ -111,6 +114,8 @@ static void cmd_status_json(const struct cmd_status_view *v)
 	} else {
 		fputs(",\"errno\":null,\"message\":null", stdout);
 	}
+	if (v->io)
+		printf(",\"io\":\"%s\"", v->io);
 	printf(",\"error_count\":%" PRIu32, v->error_count);
 	cmd_status_json_err("first_error", v->first_errno, v->first_error_ns);
 	cmd_status_json_err("last_error", v->last_errno, v->last_error_ns);
@@ -158,6 +163,9 @@ static int cmd_status_live(const char *path, bool json)
 	v.mode =
 		st.flags & ERROVL_STATUS_VOLATILE ? "volatile" : "non-volatile";
 	v.state = "mounted";
+	v.io = st.flags & ERROVL_STATUS_PASSTHROUGH ? "passthrough"
+	       : st.flags & ERROVL_STATUS_WRITEBACK ? "writeback cache"
+						    : "write-through";
 	v.error = st.error;
 	v.error_count = st.error_count;
 	v.first_errno = st.first_errno;

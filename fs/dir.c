@@ -506,6 +506,7 @@ void ovl_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	h->fd = fd;
 	h->upper = true;
 	fi->fh = (uint64_t)(uintptr_t)h;
+	ovl_passthrough_open(ofs, h, fi, nw.mode);
 	if (fuse_reply_create(req, &e, fi) == -ENOENT)
 		ovl_handle_free(ofs, h);
 }

@@ -4,9 +4,9 @@
  * There is no flush handler: before FLUSH the kernel writes dirty pages
  * back and reports writeback errors on close() itself, so a FLUSH
  * round trip per close would add nothing (without the handler the
- * kernel stops sending it). There is no lseek handler either: the
- * kernel's own SEEK_DATA/SEEK_HOLE sees pages still dirty in the
- * writeback cache, which the upper file does not have yet.
+ * kernel stops sending it). SEEK_DATA/SEEK_HOLE are answered from the
+ * real file only where no page the kernel holds dirty can be missing
+ * from it (ovl_op_lseek()).
  *
  * fi->fh points to a struct ovl_handle (ovl_entry.h) whose first member
  * is the errseq_t cursor ioctl.c uses; directories use the same struct.
@@ -15,7 +15,9 @@
  * from then on reads through older read-only handles are served from
  * the upper copy too (ovl_read_fd()), so every handle sees the writes.
  *
- * With the writeback cache the kernel may read through a descriptor
+ * Upper files mostly pass through (passthrough.c): the kernel reads and
+ * writes them without asking. With the writeback cache (mounts without
+ * passthrough) the kernel may read through a descriptor
  * the application opened write-only, and it implements O_APPEND itself
  * from its cached size; so upper files are opened O_RDWR and without
  * O_APPEND then. Volatile mounts strip O_SYNC/O_DSYNC: no sync reaches
@@ -75,6 +77,7 @@ void ovl_handle_free(struct ovl_fs *ofs, struct ovl_handle *h)
 	if (h->next)
 		h->next->prev = h->prev;
 	pthread_mutex_unlock(&ofs->handles_lock);
+	ovl_passthrough_release(ofs, h);
 	if (h->fd >= 0)
 		close(h->fd);
 	if (h->stale_fd >= 0)
@@ -119,6 +122,7 @@ static int ovl_do_open(struct ovl_fs *ofs, struct ovl_node *node,
 	struct ovl_real real;
 	struct ovl_handle *h;
 	unsigned int layer;
+	struct stat st;
 	int fd, oflags, r;
 
 	if (S_ISDIR(node->type))
@@ -129,8 +133,6 @@ static int ovl_do_open(struct ovl_fs *ofs, struct ovl_node *node,
 			return r;
 	}
 	for (int tries = 0;; tries++) {
-		struct stat st;
-
 		r = ovl_real_get(ofs, node, true, &real);
 		if (r < 0)
 			return r;
@@ -186,6 +188,7 @@ static int ovl_do_open(struct ovl_fs *ofs, struct ovl_node *node,
 	fi->fh = (uint64_t)(uintptr_t)h;
 	/* Only this daemon changes the layers: cached pages stay valid. */
 	fi->keep_cache = !(fi->flags & O_TRUNC);
+	ovl_passthrough_open(ofs, h, fi, st.st_mode);
 	return 0;
 }
 
@@ -398,4 +401,67 @@ void ovl_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 	ovl_dbg(ofs, "fallocate(%lu, %#x, %lld, %lld) = %d", (unsigned long)ino,
 		mode, (long long)offset, (long long)length, r);
 	fuse_reply_err(req, -r);
+}
+
+/*
+ * SEEK_DATA/SEEK_HOLE from @off. The kernel does not write dirty pages
+ * back before it asks, so the real file's answer is only complete when
+ * the FUSE page cache cannot hold data the file lacks: a lower file
+ * (never written), or a node whose handles pass through (their writes
+ * and mappings act on the upper file itself). Otherwise (cached upper
+ * handles, whose shared mappings may be dirty) the answer is the
+ * generic one: all data up to the end of the file.
+ */
+static off_t ovl_do_lseek(struct ovl_fs *ofs, struct ovl_handle *h, off_t off,
+			  int whence)
+{
+	int fd = ovl_read_fd(ofs, h);
+	struct stat st;
+	off_t r;
+
+	if (whence != SEEK_DATA && whence != SEEK_HOLE)
+		return -EINVAL;
+	if (!ovl_node_has_upper(h->node) ||
+	    (__atomic_load_n(&h->node->io, __ATOMIC_ACQUIRE) &
+	     OVL_NODE_IO_PT)) {
+		r = lseek(fd, off, whence);
+		return r < 0 ? -errno : r;
+	}
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (off < 0)
+		return -EINVAL;
+	if (off >= st.st_size)
+		return -ENXIO;
+	return whence == SEEK_DATA ? off : st.st_size;
+}
+
+/**
+ * ovl_op_lseek - FUSE lseek: SEEK_DATA and SEEK_HOLE
+ * @req: the request
+ * @ino: node id of the object
+ * @off: offset to search from
+ * @whence: SEEK_DATA or SEEK_HOLE
+ * @fi: open file information; fi->fh is the struct ovl_handle
+ *
+ * With the writeback cache (no passthrough) the upper file may lack
+ * data the kernel holds dirty, so the first request is answered ENOSYS:
+ * the kernel then answers every later one itself (all data).
+ *
+ * Context: libfuse worker thread; replies exactly once.
+ */
+void ovl_op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
+		  struct fuse_file_info *fi)
+{
+	struct ovl_fs *ofs = ovl_fs(req);
+	off_t r = ofs->config.writeback
+			  ? -ENOSYS
+			  : ovl_do_lseek(ofs, ovl_fh(fi), off, whence);
+
+	ovl_dbg(ofs, "lseek(%lu, %lld, %d) = %lld", (unsigned long)ino,
+		(long long)off, whence, (long long)r);
+	if (r < 0)
+		fuse_reply_err(req, (int)-r);
+	else
+		fuse_reply_lseek(req, r);
 }

@@ -70,6 +70,10 @@ static void ovl_ioctl_status(struct ovl_fs *ofs, struct errovl_status *st)
 		st->flags |= ERROVL_STATUS_VOLATILE;
 	if (ofs->config.test_faults)
 		st->flags |= ERROVL_STATUS_TEST_FAULTS;
+	if (ofs->passthrough)
+		st->flags |= ERROVL_STATUS_PASSTHROUGH;
+	if (ofs->config.writeback)
+		st->flags |= ERROVL_STATUS_WRITEBACK;
 	if (!vol)
 		return;
 	st->flags |= ERROVL_STATUS_UPPER;

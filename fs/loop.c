@@ -39,7 +39,9 @@
  * S_ISUID/S_ISGID. The loop writes through its own I/O functions
  * (fuse_session_custom_io()): it adds the flag to the INIT reply when
  * the kernel offered it, and hands each request's kill flag to the
- * handler that runs it (ovl_req_kill_suidgid()).
+ * handler that runs it (ovl_req_kill_suidgid()). The same hooks
+ * negotiate FUSE passthrough and complete the replies to opens that
+ * pass through (passthrough.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -91,12 +93,18 @@ enum {
 #define OVL_OPEN_OPEN_FLAGS (OVL_IN_ARG + 4)
 #define OVL_WRITE_FLAGS (OVL_IN_ARG + 20)
 #define OVL_SETATTR_VALID OVL_IN_ARG
-/* fuse_init_in.minor and .flags; fuse_init_out.flags */
+/* fuse_init_in.minor, .flags, .flags2; fuse_init_out.flags, ... */
 #define OVL_INIT_MINOR (OVL_IN_ARG + 4)
 #define OVL_INIT_FLAGS (OVL_IN_ARG + 12)
+#define OVL_INIT_FLAGS2 (OVL_IN_ARG + 16)
 #define OVL_INIT_OUT_FLAGS 12
+#define OVL_INIT_OUT_FLAGS2 32
+#define OVL_INIT_OUT_DEPTH 36 /* max_stack_depth */
 /* Protocol flags libfuse 3.14 does not name. */
+#define OVL_WRITEBACK_CACHE (1u << 16)
 #define OVL_HANDLE_KILLPRIV_V2 (1u << 28)
+#define OVL_INIT_EXT (1u << 30)
+#define OVL_PASSTHROUGH2 (1u << (37 - 32)) /* in flags2 */
 #define OVL_WRITE_KILL_SUIDGID (1u << 2)
 #define OVL_FATTR_KILL_SUIDGID (1u << 15)
 #define OVL_OPEN_KILL_SUIDGID (1u << 0)
@@ -258,20 +266,28 @@ static bool ovl_loop_kill_flag(const struct fuse_buf *b, size_t len)
 }
 
 /*
- * An INIT offering FUSE_HANDLE_KILLPRIV_V2 (protocol 7.33): remember
- * its unique, so that ovl_io_writev() adds the flag to its reply.
+ * An INIT: remember its unique and what the kernel offered, so that
+ * ovl_op_init() can choose and ovl_io_writev() can add to its reply
+ * what libfuse 3.14 does not know (FUSE_HANDLE_KILLPRIV_V2, protocol
+ * 7.33, and FUSE_PASSTHROUGH, 7.40, in flags2).
  */
 static void ovl_loop_note_init(struct ovl_fs *ofs, const struct fuse_buf *b,
 			       size_t len)
 {
-	if (b->flags & FUSE_BUF_IS_FD || len < OVL_INIT_FLAGS + 4 ||
-	    ovl_loop_u32(b, OVL_IN_OPCODE) != OVL_OP_INIT ||
-	    ovl_loop_u32(b, OVL_INIT_MINOR) < 33 ||
-	    !(ovl_loop_u32(b, OVL_INIT_FLAGS) & OVL_HANDLE_KILLPRIV_V2))
+	uint64_t flags;
+
+	if (b->flags & FUSE_BUF_IS_FD || len < OVL_INIT_FLAGS2 + 4 ||
+	    ovl_loop_u32(b, OVL_IN_OPCODE) != OVL_OP_INIT)
 		return;
+	flags = ovl_loop_u32(b, OVL_INIT_FLAGS);
+	if (flags & OVL_INIT_EXT)
+		flags |= (uint64_t)ovl_loop_u32(b, OVL_INIT_FLAGS2) << 32;
+	if (ovl_loop_u32(b, OVL_INIT_MINOR) < 33)
+		flags &= ~(uint64_t)OVL_HANDLE_KILLPRIV_V2;
+	ofs->init_flags = flags;
 	memcpy(&ofs->init_unique, (const char *)b->mem + OVL_IN_UNIQUE,
 	       sizeof(ofs->init_unique));
-	__atomic_store_n(&ofs->killpriv_pending, true, __ATOMIC_RELEASE);
+	__atomic_store_n(&ofs->init_pending, true, __ATOMIC_RELEASE);
 }
 
 /* Runs one request in this thread. */
@@ -290,9 +306,35 @@ static ssize_t ovl_io_read(int fd, void *buf, size_t len, void *userdata)
 }
 
 /*
- * Every reply and notification goes out here; the INIT reply gets
- * FUSE_HANDLE_KILLPRIV_V2 when the kernel offered it (libfuse built
- * the reply in memory of its own, which is writable).
+ * Adds to the INIT reply in @p (struct fuse_init_out, @len bytes) what
+ * libfuse 3.14 cannot: FUSE_HANDLE_KILLPRIV_V2 when the kernel offered
+ * it, FUSE_PASSTHROUGH when ovl_op_init() chose it (with the stack
+ * depth of errovl's files, one above the upper filesystem's). libfuse
+ * built the reply in memory of its own, which is writable.
+ */
+static void ovl_loop_patch_init(struct ovl_fs *ofs, char *p, size_t len)
+{
+	uint32_t flags, flags2, depth = 1;
+
+	memcpy(&flags, p + OVL_INIT_OUT_FLAGS, sizeof(flags));
+	if (ofs->init_flags & OVL_HANDLE_KILLPRIV_V2) {
+		flags |= OVL_HANDLE_KILLPRIV_V2;
+		ovl_dbg(ofs, "init: FUSE_HANDLE_KILLPRIV_V2 on");
+	}
+	if (ofs->passthrough && len >= OVL_INIT_OUT_DEPTH + 4) {
+		flags = (flags | OVL_INIT_EXT) & ~OVL_WRITEBACK_CACHE;
+		memcpy(&flags2, p + OVL_INIT_OUT_FLAGS2, sizeof(flags2));
+		flags2 |= OVL_PASSTHROUGH2;
+		memcpy(p + OVL_INIT_OUT_FLAGS2, &flags2, sizeof(flags2));
+		memcpy(p + OVL_INIT_OUT_DEPTH, &depth, sizeof(depth));
+		ovl_dbg(ofs, "init: FUSE_PASSTHROUGH on");
+	}
+	memcpy(p + OVL_INIT_OUT_FLAGS, &flags, sizeof(flags));
+}
+
+/*
+ * Every reply and notification goes out here: the INIT reply and the
+ * replies to opens that pass through get what libfuse cannot write.
  */
 static ssize_t ovl_io_writev(int fd, struct iovec *iov, int count,
 			     void *userdata)
@@ -300,25 +342,21 @@ static ssize_t ovl_io_writev(int fd, struct iovec *iov, int count,
 	struct ovl_fs *ofs = userdata;
 	uint64_t unique;
 	int32_t error;
-	uint32_t flags;
 
 	/* struct fuse_out_header: len (4), error (4), unique (8) */
 	if (count >= 2 && iov[0].iov_len == 16 &&
 	    iov[1].iov_len >= OVL_INIT_OUT_FLAGS + 4 &&
-	    __atomic_load_n(&ofs->killpriv_pending, __ATOMIC_ACQUIRE)) {
+	    __atomic_load_n(&ofs->init_pending, __ATOMIC_ACQUIRE)) {
 		memcpy(&error, (char *)iov[0].iov_base + 4, sizeof(error));
 		memcpy(&unique, (char *)iov[0].iov_base + 8, sizeof(unique));
 		if (unique == ofs->init_unique && error == 0) {
-			char *p = (char *)iov[1].iov_base + OVL_INIT_OUT_FLAGS;
-
-			memcpy(&flags, p, sizeof(flags));
-			flags |= OVL_HANDLE_KILLPRIV_V2;
-			memcpy(p, &flags, sizeof(flags));
-			__atomic_store_n(&ofs->killpriv_pending, false,
+			ovl_loop_patch_init(ofs, iov[1].iov_base,
+					    iov[1].iov_len);
+			__atomic_store_n(&ofs->init_pending, false,
 					 __ATOMIC_RELAXED);
-			ovl_dbg(ofs, "init: FUSE_HANDLE_KILLPRIV_V2 on");
 		}
 	}
+	ovl_passthrough_patch(iov, count);
 	return writev(fd, iov, count);
 }
 

@@ -47,6 +47,17 @@ struct ovl_fs *ovl_fs(fuse_req_t req);
 
 int ovl_thread_create(pthread_t *tid, void *(*fn)(void *), void *arg);
 
+/* passthrough.c */
+#define OVL_FUSE_PASSTHROUGH (1ull << 37) /* FUSE_PASSTHROUGH, INIT flag */
+#define OVL_NODE_IO_PT (1ull << 31) /* node->io: handles pass through */
+bool ovl_passthrough_possible(void);
+void ovl_passthrough_open(struct ovl_fs *ofs, struct ovl_handle *h,
+			  struct fuse_file_info *fi, mode_t mode);
+void ovl_passthrough_release(struct ovl_fs *ofs, struct ovl_handle *h);
+void ovl_passthrough_cancel(void);
+struct iovec;
+void ovl_passthrough_patch(struct iovec *iov, int count);
+
 /* loop.c */
 bool ovl_req_kill_suidgid(void);
 int ovl_loop_run(struct ovl_fs *ofs, struct fuse_session *se);
@@ -172,6 +183,8 @@ void ovl_op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *buf,
 		      off_t off, struct fuse_file_info *fi);
 void ovl_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void ovl_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+		  struct fuse_file_info *fi);
+void ovl_op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
 		  struct fuse_file_info *fi);
 void ovl_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 		      off_t length, struct fuse_file_info *fi);

@@ -118,6 +118,13 @@ struct ovl_node {
 	 * every xattr change made through the node.
 	 */
 	int no_caps;
+	/*
+	 * Regular files: how the kernel does I/O on the open handles of
+	 * this node, one word changed with compare-and-swap
+	 * (passthrough.c): the number of handles, whether they pass
+	 * through to the upper file, and the backing id they share.
+	 */
+	uint64_t io;
 };
 
 /*
@@ -137,6 +144,8 @@ struct ovl_handle {
 	int fd;
 	bool upper; /* fd is on the upper layer */
 	int stale_fd; /* the lower fd after a switch, else -1 */
+	/* counted in node->io: 0 no, 1 cached, 2 passthrough (files) */
+	unsigned char io;
 	pthread_mutex_t lock;
 	struct ovl_dir *dir; /* readdir state (dirs) */
 	/* ofs->handles list; protected by ofs->handles_lock */
@@ -182,12 +191,20 @@ struct ovl_fs {
 	const char *xattr_prefix; /* "trusted.overlay." or "user.overlay." */
 	struct fuse_session *se; /* for notifications; set before the loop */
 	/*
-	 * FUSE_HANDLE_KILLPRIV_V2 (loop.c): the unique of an INIT that
-	 * offered the flag, and whether its reply has yet to take it
-	 * (atomic; set when the INIT is read, cleared by the reply).
+	 * The INIT (loop.c): its unique, the FUSE_* flags the kernel
+	 * offered (flags2 in the upper half), and whether its reply has
+	 * yet to be completed (atomic; set when the INIT is read, cleared
+	 * by the reply).
 	 */
 	uint64_t init_unique;
-	bool killpriv_pending;
+	uint64_t init_flags;
+	bool init_pending;
+	/*
+	 * FUSE passthrough is on (passthrough.c): decided by the INIT
+	 * handler before any open, read-only afterwards.
+	 */
+	bool passthrough;
+	bool passthrough_warned; /* a failed registration was logged */
 	bool debug; /* -d: trace every request */
 	bool foreground; /* -f: log to stderr, not syslog */
 

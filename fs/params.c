@@ -8,10 +8,11 @@
  * Option names follow kernel overlayfs (lowerdir, upperdir, workdir,
  * userxattr, volatile, redirect_dir=, index=off, metacopy=off, ...),
  * plus the spellings fuse-overlayfs users pass as a mount_program
- * (fsync=0, writeback=, threaded=, timeout=, noacl). Generic mount
- * flags and libfuse options are collected, unchanged, into
- * cfg->fuse_opts. Every other name is an error that names it: an
- * option is never dropped silently.
+ * (fsync=0, writeback=, threaded=, timeout=, noacl), and errovl's own
+ * (passthrough=, spin=, test_faults, ...). Generic mount flags and
+ * libfuse options are collected, unchanged, into cfg->fuse_opts. Every
+ * other name is an error that names it: an option is never dropped
+ * silently.
  *
  * Escapes: like the kernel, a backslash protects the next character
  * from splitting, so "\," stays inside a value and "\:" inside one
@@ -92,6 +93,7 @@ void ovl_config_init(struct ovl_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->harvest_interval_ms = OVL_DEFAULT_HARVEST_MS;
 	cfg->writeback = true;
+	cfg->passthrough = true;
 	cfg->threaded = true;
 	cfg->xino = true;
 	cfg->redirect = OVL_REDIRECT_OFF;
@@ -495,7 +497,7 @@ static int ovl_params_one(struct ovl_config *cfg, char *opt, char **ret_err)
 		return 0;
 	}
 	if ((!strcmp(opt, "fsync") || !strcmp(opt, "writeback") ||
-	     !strcmp(opt, "threaded")) &&
+	     !strcmp(opt, "threaded") || !strcmp(opt, "passthrough")) &&
 	    v) {
 		if (ovl_params_bool(v, &b) < 0)
 			return ovl_params_err(ret_err, "bad value for %s: '%s'",
@@ -504,6 +506,8 @@ static int ovl_params_one(struct ovl_config *cfg, char *opt, char **ret_err)
 			cfg->ovl_volatile = !b;
 		else if (opt[0] == 'w')
 			cfg->writeback = b;
+		else if (opt[0] == 'p')
+			cfg->passthrough = b;
 		else
 			cfg->threaded = b;
 		return 0;

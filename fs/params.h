@@ -56,6 +56,7 @@ struct ovl_config {
 	bool redirect_set; /* redirect_dir= was given */
 
 	bool writeback; /* -o writeback=0|1: FUSE writeback cache */
+	bool passthrough; /* -o passthrough=0|1: FUSE passthrough */
 	bool threaded; /* -o threaded=0|1: multi-threaded loop */
 	unsigned int spin_us; /* -o spin=US: reader stays awake (loop.c) */
 	bool xino; /* compose st_ino when layers span devices */

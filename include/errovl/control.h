@@ -35,6 +35,8 @@ extern "C" {
 #define ERROVL_STATUS_VOLATILE (1u << 0) /* mounted with -o volatile */
 #define ERROVL_STATUS_UPPER (1u << 1) /* has an upper layer */
 #define ERROVL_STATUS_TEST_FAULTS (1u << 2) /* -o test_faults */
+#define ERROVL_STATUS_PASSTHROUGH (1u << 3) /* FUSE passthrough is on */
+#define ERROVL_STATUS_WRITEBACK (1u << 4) /* FUSE writeback cache is on */
 
 #define ERROVL_STATUS_VERSION 1u
 

@@ -143,7 +143,9 @@ def test_status_clean_and_failed_sessions(layers):
     p = vh.ctl("status", "--workdir", L.work)
     assert p.returncode == 0 and p.stdout.startswith(f"{L.work}: clean\n")
 
-    d = vh.Errovl(L, "volatile", "test_faults", "harvest_interval=0")
+    # The daemon must write the data back: no passthrough.
+    d = vh.Errovl(L, "volatile", "test_faults", "harvest_interval=0",
+                  "passthrough=0")
     daemons.append(d)
     assert d.start(), d.stderr
     assert vh.ctl("fault", L.mnt, "write", "ENOSPC", "always").returncode == 0

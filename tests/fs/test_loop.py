@@ -2,6 +2,7 @@
 """The request loop (fs/loop.c): a signal ends it at once whatever the
 spin setting and while workers are busy, the mount then goes away and
 the daemon exits 0; requests are answered with spin=0 too."""
+import contextlib
 import ctypes
 import errno
 import os
@@ -27,7 +28,18 @@ def test_signal_unmounts(tmp_path, opts, sig):
         with open(os.path.join(lo, "d", f"f{i}"), "w") as f:
             f.write("x" * i)
     m = testlib.ErrovlMount(str(tmp_path / "e"), lowers=[lo], opts=opts)
-    with m:
+    # A test run started in the background of a non-interactive shell
+    # ignores SIGINT, and so would the daemon (ignored signals survive
+    # exec): give it a handler for the moment of the fork instead.
+    old = signal.getsignal(signal.SIGINT)
+    if old == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        m.start()
+    finally:
+        signal.signal(signal.SIGINT, old)
+    with contextlib.ExitStack() as cleanup:
+        cleanup.callback(m.cleanup)
         # Keep the reader and the workers busy while the signal comes.
         stop = threading.Event()
 

@@ -10,6 +10,8 @@ Namespace and skips
     require_root(), require_fuse(), require_kernel_overlay(),
     require_tools(*names), require_daemon() -> path of $ERROVL_BUILD/fs/errovl
                                pytest.skip() with a clear reason.
+    passthrough_expected()     errovl mounts here use FUSE passthrough
+                               (root, CONFIG_FUSE_PASSTHROUGH).
 
 Mounts (context managers; they always clean up, even on failure)
     ErrovlMount(base, lowers=None, opts=(), upper=None, work=None,
@@ -52,7 +54,8 @@ k-ev = errovl volatile, k-et = upper on its own tmpfs).
 """
 from .ns import private_mount_namespace, in_private_namespace
 from .skips import (require_root, require_fuse, require_kernel_overlay,
-                    require_tools, require_daemon, errovl_binary, is_root)
+                    require_tools, require_daemon, errovl_binary, is_root,
+                    passthrough_expected)
 from .mounts import (ErrovlMount, KernelOverlay, LoopExt4, umount, mounted_at,
                      DEFAULT_KERNEL_OPTS, wait_for_mount)
 from . import sysop
@@ -61,7 +64,8 @@ from . import layers
 __all__ = [
     "private_mount_namespace", "in_private_namespace", "require_root",
     "require_fuse", "require_kernel_overlay", "require_tools",
-    "require_daemon", "errovl_binary", "is_root", "ErrovlMount",
+    "require_daemon", "errovl_binary", "is_root", "passthrough_expected",
+    "ErrovlMount",
     "KernelOverlay", "LoopExt4", "umount", "DEFAULT_KERNEL_OPTS",
     "wait_for_mount", "sysop", "layers",
 ]

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Skip helpers: each calls pytest.skip() with a clear reason."""
+import gzip
 import os
 import shutil
 
@@ -70,3 +71,35 @@ def require_daemon():
         pytest.skip(f"errovl daemon not built: {b} missing "
                     "(set ERROVL_BUILD to the build dir)")
     return b
+
+
+def _kernel_config(name):
+    """'y', 'm', 'n' for CONFIG_@name of the running kernel; None if its
+    configuration cannot be read."""
+    rel = os.uname().release
+    for path, opener in ((f"/boot/config-{rel}", open),
+                         ("/proc/config.gz", gzip.open)):
+        try:
+            with opener(path, "rt") as f:
+                for ln in f:
+                    if ln.startswith(f"CONFIG_{name}="):
+                        return ln.split("=", 1)[1].strip()
+            return "n"
+        except OSError:
+            continue
+    return None
+
+
+def passthrough_expected():
+    """Whether errovl mounts made by these tests use FUSE passthrough:
+    root in the initial user namespace (CAP_SYS_ADMIN) on a kernel with
+    CONFIG_FUSE_PASSTHROUGH (Linux 6.9+; assumed from the version when
+    the configuration cannot be read)."""
+    if not is_root():
+        return False
+    conf = _kernel_config("FUSE_PASSTHROUGH")
+    if conf is not None:
+        return conf == "y"
+    major, minor = (int(x) for x in
+                    os.uname().release.split("-")[0].split(".")[:2])
+    return (major, minor) >= (6, 9)

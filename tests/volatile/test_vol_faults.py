@@ -23,7 +23,8 @@ def test_faults_need_test_faults_option(tmpfs_layers, errovl):
 def test_fault_write_writeback_volatile(tmpfs_layers, errovl):
     """A failed writeback WRITE of cached data makes the mount sticky."""
     L = tmpfs_layers
-    d = errovl(L, "volatile", "test_faults", "harvest_interval=0")
+    d = errovl(L, "volatile", "test_faults", "harvest_interval=0",
+               "passthrough=0")  # the daemon writes back cached data
     assert d.mounted, d.stderr
     assert vh.ctl("fault", L.mnt, "write", "EIO", "1").returncode == 0
     fd = os.open(os.path.join(L.mnt, "f"), os.O_WRONLY | os.O_CREAT, 0o644)
