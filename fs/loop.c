@@ -11,12 +11,12 @@
  *
  * Here one thread reads. A request that is quick by construction
  * (lookup, getattr, create, release, an open or setattr that needs no
- * copy-up, a small read or write, ...) is answered by the reader
- * itself, with no hand-over. A request that may take long or block
- * (fsync, a copy-up, rename, readdir, a blocking lock, a large read,
- * ioctl, ...) goes to a worker, and the reader goes straight back to
- * reading, so slow requests run in parallel with each other and with
- * the quick ones. A request whose data libfuse left in its splice pipe
+ * copy-up, a small read or write, fsync of a volatile mount, ...) is
+ * answered by the reader itself, with no hand-over. A request that may
+ * take long or block (fsync, a copy-up, rename, readdir, a blocking
+ * lock, a large read, ioctl, ...) goes to a worker, and the reader goes
+ * straight back to reading, so slow requests run in parallel with each
+ * other and with the quick ones. A request whose data libfuse left in its splice pipe
  * is always answered by the reader: the pipe belongs to that thread.
  *
  * The decision reads only the request header and, for a few opcodes,
@@ -171,6 +171,8 @@ static bool ovl_loop_is_slow(struct ovl_fs *ofs, const struct fuse_buf *b,
 	switch (op) {
 	case OVL_OP_FSYNC:
 	case OVL_OP_FSYNCDIR:
+		/* A volatile mount answers from its error state alone. */
+		return !ofs->config.ovl_volatile;
 	case OVL_OP_SETLKW:
 	case OVL_OP_IOCTL:
 	case OVL_OP_RENAME:

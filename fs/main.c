@@ -322,6 +322,22 @@ static int ovl_main_mount_attrs(struct ovl_fs *ofs)
 	return 0;
 }
 
+/*
+ * Ends the session: @steps 2 unmounts, removes the signal handlers and
+ * destroys it; 1 skips the unmount; 0 only destroys it. Afterwards
+ * ofs->se is NULL, so what runs at teardown (releasing the handles of
+ * files still open) knows the FUSE device is gone.
+ */
+static void ovl_main_end_session(struct ovl_fs *ofs, int steps)
+{
+	if (steps >= 2)
+		fuse_session_unmount(ofs->se);
+	if (steps >= 1)
+		fuse_remove_signal_handlers(ofs->se);
+	fuse_session_destroy(ofs->se);
+	ofs->se = NULL;
+}
+
 static int ovl_main_run(struct ovl_fs *ofs, const struct ovl_main_args *a,
 			int *status_fd)
 {
@@ -347,20 +363,17 @@ static int ovl_main_run(struct ovl_fs *ofs, const struct ovl_main_args *a,
 	ofs->se = se;
 	r = fuse_set_signal_handlers(se);
 	if (r < 0) {
-		fuse_session_destroy(se);
+		ovl_main_end_session(ofs, 0);
 		return -EIO;
 	}
 	if (fuse_session_mount(se, ofs->config.mountpoint) != 0) {
 		ovl_log(LOG_ERR, "cannot mount on %s", ofs->config.mountpoint);
-		fuse_remove_signal_handlers(se);
-		fuse_session_destroy(se);
+		ovl_main_end_session(ofs, 1);
 		return -EIO;
 	}
 	r = ovl_main_mount_attrs(ofs);
 	if (r < 0) {
-		fuse_session_unmount(se);
-		fuse_remove_signal_handlers(se);
-		fuse_session_destroy(se);
+		ovl_main_end_session(ofs, 2);
 		return r;
 	}
 	if (*status_fd >= 0)
@@ -368,9 +381,7 @@ static int ovl_main_run(struct ovl_fs *ofs, const struct ovl_main_args *a,
 	r = ovl_loop_run(ofs, se);
 	if (r < 0)
 		ovl_log(LOG_ERR, "FUSE session ended: %s", strerror(-r));
-	fuse_session_unmount(se);
-	fuse_remove_signal_handlers(se);
-	fuse_session_destroy(se);
+	ovl_main_end_session(ofs, 2);
 	return 0;
 }
 

@@ -140,7 +140,9 @@ static void ovl_backing_close(struct ovl_fs *ofs, int32_t id)
 {
 	uint32_t v = (uint32_t)id;
 
-	/* Fails only once the session is gone, which closes them all. */
+	/* At teardown the session is gone, and with it every backing id. */
+	if (!ofs->se)
+		return;
 	if (ioctl(fuse_session_fd(ofs->se), OVL_DEV_IOC_BACKING_CLOSE, &v) < 0)
 		ovl_dbg(ofs, "cannot close backing id %d: %s", id,
 			strerror(errno));
