@@ -5,7 +5,10 @@
 #   3. the threaded stress tests again under TSan,
 #   4. each libFuzzer target for a short time (clang),
 #   5. the filesystem tests (pytest: mounts, kernel overlayfs oracle,
-#      real writeback errors), against the ASan+UBSan daemon.
+#      real writeback errors), against the ASan+UBSan daemon; then the
+#      POSIX, volatile and file differential tests once more with
+#      passthrough=0 (the writeback cache, which errovl uses where FUSE
+#      passthrough is not available).
 # Tests that need root or /dev/fuse skip with a reason. The last line is the
 # summary: "total: N passed, N failed, N skipped".
 set -uo pipefail
@@ -91,6 +94,13 @@ if [ -d build-asan ]; then
 	rc=$?
 	# 5: no tests collected (e.g. a machine without pytest plugins).
 	[ $rc -eq 0 ] || [ $rc -eq 1 ] || [ $rc -eq 5 ] || fail_step "pytest exited $rc"
+	note "the same without passthrough (writeback cache)"
+	ERROVL_TEST_OPTS=passthrough=0 ERROVL_BUILD=$top/build-asan \
+		/usr/bin/python3 -m pytest -q -rs \
+		--junitxml="$out/pytest-writeback.xml" tests/posix tests/volatile \
+		tests/fs/test_diff_files.py tests/fs/test_passthrough.py
+	rc=$?
+	[ $rc -eq 0 ] || [ $rc -eq 1 ] || [ $rc -eq 5 ] || fail_step "pytest (writeback) exited $rc"
 fi
 
 note "summary"

@@ -77,9 +77,9 @@ def main(out):
     rows = []
     for path in sorted(glob.glob(os.path.join(out, "meson-*.json"))):
         rows.append((os.path.basename(path), meson_counts(path)))
-    pytest_xml = os.path.join(out, "pytest.xml")
-    if os.path.exists(pytest_xml):
-        rows.append(("pytest", pytest_counts(pytest_xml)))
+    for path in sorted(glob.glob(os.path.join(out, "pytest*.xml"))):
+        name = os.path.basename(path)[:-len(".xml")]
+        rows.append((name, pytest_counts(path)))
     steps = os.path.join(out, "failed-steps")
     if os.path.exists(steps):
         with open(steps) as f:

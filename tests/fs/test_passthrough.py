@@ -64,7 +64,7 @@ def test_status_reports_io(tmp_path, opts, want):
     over writeback=1), else the writeback cache; passthrough=0 keeps the
     writeback cache, writeback=0 as well writes through."""
     if want is None:
-        want = ("passthrough" if testlib.passthrough_expected()
+        want = ("passthrough" if testlib.passthrough_expected(opts)
                 else "writeback cache")
     with _mount(tmp_path, opts) as m:
         assert _io(m.mnt) == want

@@ -10,8 +10,10 @@ Namespace and skips
     require_root(), require_fuse(), require_kernel_overlay(),
     require_tools(*names), require_daemon() -> path of $ERROVL_BUILD/fs/errovl
                                pytest.skip() with a clear reason.
-    passthrough_expected()     errovl mounts here use FUSE passthrough
-                               (root, CONFIG_FUSE_PASSTHROUGH).
+    passthrough_expected(opts=())  errovl mounts (with opts) use FUSE
+                               passthrough (root, CONFIG_FUSE_PASSTHROUGH).
+    extra_opts()               $ERROVL_TEST_OPTS as a list: options every
+                               errovl mount gets before its own.
 
 Mounts (context managers; they always clean up, even on failure)
     ErrovlMount(base, lowers=None, opts=(), upper=None, work=None,
@@ -55,7 +57,7 @@ k-ev = errovl volatile, k-et = upper on its own tmpfs).
 from .ns import private_mount_namespace, in_private_namespace
 from .skips import (require_root, require_fuse, require_kernel_overlay,
                     require_tools, require_daemon, errovl_binary, is_root,
-                    passthrough_expected)
+                    passthrough_expected, extra_opts)
 from .mounts import (ErrovlMount, KernelOverlay, LoopExt4, umount, mounted_at,
                      DEFAULT_KERNEL_OPTS, wait_for_mount)
 from . import sysop
@@ -65,6 +67,7 @@ __all__ = [
     "private_mount_namespace", "in_private_namespace", "require_root",
     "require_fuse", "require_kernel_overlay", "require_tools",
     "require_daemon", "errovl_binary", "is_root", "passthrough_expected",
+    "extra_opts",
     "ErrovlMount",
     "KernelOverlay", "LoopExt4", "umount", "DEFAULT_KERNEL_OPTS",
     "wait_for_mount", "sysop", "layers",

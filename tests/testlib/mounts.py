@@ -13,7 +13,7 @@ import pytest
 
 from . import sysop
 from .skips import require_daemon, require_kernel_overlay
-from .skips import require_root, require_tools
+from .skips import extra_opts, require_root, require_tools
 
 DEFAULT_KERNEL_OPTS = ("redirect_dir=off", "index=off", "metacopy=off")
 
@@ -119,7 +119,7 @@ class ErrovlMount(_Layout):
         self.returncode = None
 
     def argv(self):
-        o = ",".join(self.layer_opts() + self.opts)
+        o = ",".join(self.layer_opts() + extra_opts() + self.opts)
         return [self.binary, "-f", "-o", o] + self.extra_args + [self.mnt]
 
     def log(self):

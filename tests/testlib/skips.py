@@ -90,12 +90,23 @@ def _kernel_config(name):
     return None
 
 
-def passthrough_expected():
-    """Whether errovl mounts made by these tests use FUSE passthrough:
-    root in the initial user namespace (CAP_SYS_ADMIN) on a kernel with
-    CONFIG_FUSE_PASSTHROUGH (Linux 6.9+; assumed from the version when
-    the configuration cannot be read)."""
-    if not is_root():
+def extra_opts():
+    """Options from $ERROVL_TEST_OPTS (comma-separated) that every errovl
+    mount of the tests gets before its own (which win), e.g.
+    ERROVL_TEST_OPTS=passthrough=0 runs them on the writeback cache."""
+    return [o for o in os.environ.get("ERROVL_TEST_OPTS", "").split(",")
+            if o]
+
+
+def passthrough_expected(opts=()):
+    """Whether errovl mounts made by these tests (with @opts) use FUSE
+    passthrough: root in the initial user namespace (CAP_SYS_ADMIN) on a
+    kernel with CONFIG_FUSE_PASSTHROUGH (Linux 6.9+; assumed from the
+    version when the configuration cannot be read), unless
+    $ERROVL_TEST_OPTS or @opts (the last one wins) turn it off."""
+    pt = [o for o in extra_opts() + list(opts)
+          if o.startswith("passthrough=")]
+    if not is_root() or (pt and pt[-1] == "passthrough=0"):
         return False
     conf = _kernel_config("FUSE_PASSTHROUGH")
     if conf is not None:

@@ -175,7 +175,8 @@ class Errovl:
         self.layers = layers
         self.opts = ",".join([f"lowerdir={layers.lower}",
                               f"upperdir={layers.upper}",
-                              f"workdir={layers.work}", *opts])
+                              f"workdir={layers.work}",
+                              *testlib.extra_opts(), *opts])
         self.proc = None
         self.log = None
         self.mounted = False
