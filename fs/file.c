@@ -415,15 +415,14 @@ void ovl_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 static off_t ovl_do_lseek(struct ovl_fs *ofs, struct ovl_handle *h, off_t off,
 			  int whence)
 {
-	int fd = ovl_read_fd(ofs, h);
 	struct stat st;
 	off_t r;
+	int fd;
 
 	if (whence != SEEK_DATA && whence != SEEK_HOLE)
 		return -EINVAL;
-	if (!ovl_node_has_upper(h->node) ||
-	    (__atomic_load_n(&h->node->io, __ATOMIC_ACQUIRE) &
-	     OVL_NODE_IO_PT)) {
+	fd = ovl_read_fd(ofs, h);
+	if (!ovl_node_has_upper(h->node) || ovl_passthrough_node(h->node)) {
 		r = lseek(fd, off, whence);
 		return r < 0 ? -errno : r;
 	}

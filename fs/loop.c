@@ -16,8 +16,9 @@
  * take long or block (fsync, a copy-up, rename, readdir, a blocking
  * lock, a large read, ioctl, ...) goes to a worker, and the reader goes
  * straight back to reading, so slow requests run in parallel with each
- * other and with the quick ones. A request whose data libfuse left in its splice pipe
- * is always answered by the reader: the pipe belongs to that thread.
+ * other and with the quick ones. A request whose data libfuse left in
+ * its splice pipe is always answered by the reader: the pipe belongs to
+ * that thread.
  *
  * The decision reads only the request header and, for a few opcodes,
  * the fixed part of its argument; the node it names is live (the
@@ -101,10 +102,9 @@ enum {
 #define OVL_INIT_OUT_FLAGS2 32
 #define OVL_INIT_OUT_DEPTH 36 /* max_stack_depth */
 /* Protocol flags libfuse 3.14 does not name. */
-#define OVL_WRITEBACK_CACHE (1u << 16)
 #define OVL_HANDLE_KILLPRIV_V2 (1u << 28)
 #define OVL_INIT_EXT (1u << 30)
-#define OVL_PASSTHROUGH2 (1u << (37 - 32)) /* in flags2 */
+#define OVL_PASSTHROUGH2 ((uint32_t)(OVL_FUSE_PASSTHROUGH >> 32))
 #define OVL_WRITE_KILL_SUIDGID (1u << 2)
 #define OVL_FATTR_KILL_SUIDGID (1u << 15)
 #define OVL_OPEN_KILL_SUIDGID (1u << 0)
@@ -324,7 +324,7 @@ static void ovl_loop_patch_init(struct ovl_fs *ofs, char *p, size_t len)
 		ovl_dbg(ofs, "init: FUSE_HANDLE_KILLPRIV_V2 on");
 	}
 	if (ofs->passthrough && len >= OVL_INIT_OUT_DEPTH + 4) {
-		flags = (flags | OVL_INIT_EXT) & ~OVL_WRITEBACK_CACHE;
+		flags |= OVL_INIT_EXT;
 		memcpy(&flags2, p + OVL_INIT_OUT_FLAGS2, sizeof(flags2));
 		flags2 |= OVL_PASSTHROUGH2;
 		memcpy(p + OVL_INIT_OUT_FLAGS2, &flags2, sizeof(flags2));
@@ -346,19 +346,17 @@ static ssize_t ovl_io_writev(int fd, struct iovec *iov, int count,
 	int32_t error;
 
 	/* struct fuse_out_header: len (4), error (4), unique (8) */
-	if (count >= 2 && iov[0].iov_len == 16 &&
-	    iov[1].iov_len >= OVL_INIT_OUT_FLAGS + 4 &&
-	    __atomic_load_n(&ofs->init_pending, __ATOMIC_ACQUIRE)) {
-		memcpy(&error, (char *)iov[0].iov_base + 4, sizeof(error));
-		memcpy(&unique, (char *)iov[0].iov_base + 8, sizeof(unique));
-		if (unique == ofs->init_unique && error == 0) {
-			ovl_loop_patch_init(ofs, iov[1].iov_base,
-					    iov[1].iov_len);
-			__atomic_store_n(&ofs->init_pending, false,
-					 __ATOMIC_RELAXED);
-		}
+	if (count < 2 || iov[0].iov_len != 16)
+		return writev(fd, iov, count);
+	memcpy(&error, (char *)iov[0].iov_base + 4, sizeof(error));
+	memcpy(&unique, (char *)iov[0].iov_base + 8, sizeof(unique));
+	if (__atomic_load_n(&ofs->init_pending, __ATOMIC_ACQUIRE) &&
+	    unique == ofs->init_unique && error == 0 &&
+	    iov[1].iov_len >= OVL_INIT_OUT_FLAGS + 4) {
+		ovl_loop_patch_init(ofs, iov[1].iov_base, iov[1].iov_len);
+		__atomic_store_n(&ofs->init_pending, false, __ATOMIC_RELAXED);
 	}
-	ovl_passthrough_patch(iov, count);
+	ovl_passthrough_patch(unique, error, &iov[count - 1]);
 	return writev(fd, iov, count);
 }
 

@@ -323,16 +323,15 @@ static int ovl_main_mount_attrs(struct ovl_fs *ofs)
 }
 
 /*
- * Ends the session: @steps 2 unmounts, removes the signal handlers and
- * destroys it; 1 skips the unmount; 0 only destroys it. Afterwards
+ * Ends the session: unmounts it if it was mounted, removes its signal
+ * handlers if @signals (they were installed), destroys it. Afterwards
  * ofs->se is NULL, so what runs at teardown (releasing the handles of
  * files still open) knows the FUSE device is gone.
  */
-static void ovl_main_end_session(struct ovl_fs *ofs, int steps)
+static void ovl_main_end_session(struct ovl_fs *ofs, bool signals)
 {
-	if (steps >= 2)
-		fuse_session_unmount(ofs->se);
-	if (steps >= 1)
+	fuse_session_unmount(ofs->se); /* nothing when not mounted */
+	if (signals)
 		fuse_remove_signal_handlers(ofs->se);
 	fuse_session_destroy(ofs->se);
 	ofs->se = NULL;
@@ -363,17 +362,17 @@ static int ovl_main_run(struct ovl_fs *ofs, const struct ovl_main_args *a,
 	ofs->se = se;
 	r = fuse_set_signal_handlers(se);
 	if (r < 0) {
-		ovl_main_end_session(ofs, 0);
+		ovl_main_end_session(ofs, false);
 		return -EIO;
 	}
 	if (fuse_session_mount(se, ofs->config.mountpoint) != 0) {
 		ovl_log(LOG_ERR, "cannot mount on %s", ofs->config.mountpoint);
-		ovl_main_end_session(ofs, 1);
+		ovl_main_end_session(ofs, true);
 		return -EIO;
 	}
 	r = ovl_main_mount_attrs(ofs);
 	if (r < 0) {
-		ovl_main_end_session(ofs, 2);
+		ovl_main_end_session(ofs, true);
 		return r;
 	}
 	if (*status_fd >= 0)
@@ -381,7 +380,7 @@ static int ovl_main_run(struct ovl_fs *ofs, const struct ovl_main_args *a,
 	r = ovl_loop_run(ofs, se);
 	if (r < 0)
 		ovl_log(LOG_ERR, "FUSE session ended: %s", strerror(-r));
-	ovl_main_end_session(ofs, 2);
+	ovl_main_end_session(ofs, true);
 	return 0;
 }
 

@@ -124,6 +124,26 @@ static struct ovl_node *ovl_hash_find(struct ovl_fs *ofs,
 	return NULL;
 }
 
+/*
+ * The node hashed as (@parent, @name) with one more kernel lookup
+ * (@lookup) or one more reference (else), or NULL. Takes tree_lock.
+ */
+static struct ovl_node *ovl_hash_get(struct ovl_fs *ofs,
+				     struct ovl_node *parent, const char *name,
+				     bool lookup)
+{
+	struct ovl_node *n;
+
+	pthread_mutex_lock(&ofs->tree_lock);
+	n = ovl_hash_find(ofs, parent, name);
+	if (n && lookup)
+		n->nlookup++;
+	else if (n)
+		n->refs++;
+	pthread_mutex_unlock(&ofs->tree_lock);
+	return n;
+}
+
 /* Caller holds tree_lock. Growth failure keeps the old (longer) chains. */
 static void ovl_hash_insert(struct ovl_fs *ofs, struct ovl_node *node)
 {
@@ -880,14 +900,9 @@ int ovl_node_new_unnamed(struct ovl_fs *ofs, struct ovl_node *parent,
 int ovl_do_lookup(struct ovl_fs *ofs, struct ovl_node *parent, const char *name,
 		  struct fuse_entry_param *e)
 {
-	struct ovl_node *n;
+	struct ovl_node *n = ovl_hash_get(ofs, parent, name, true);
 	int r;
 
-	pthread_mutex_lock(&ofs->tree_lock);
-	n = ovl_hash_find(ofs, parent, name);
-	if (n)
-		n->nlookup++;
-	pthread_mutex_unlock(&ofs->tree_lock);
 	if (!n) {
 		r = ovl_lookup_real(ofs, parent, name, &n);
 		if (r < 0)
@@ -1199,14 +1214,7 @@ void ovl_node_discard(struct ovl_node *node)
 struct ovl_node *ovl_node_find(struct ovl_fs *ofs, struct ovl_node *parent,
 			       const char *name)
 {
-	struct ovl_node *n;
-
-	pthread_mutex_lock(&ofs->tree_lock);
-	n = ovl_hash_find(ofs, parent, name);
-	if (n)
-		n->nlookup++;
-	pthread_mutex_unlock(&ofs->tree_lock);
-	return n;
+	return ovl_hash_get(ofs, parent, name, true);
 }
 
 /**
@@ -1492,11 +1500,7 @@ ino_t ovl_node_dino_dir(struct ovl_fs *ofs, struct ovl_node *dir,
 	*ret_redirected = false;
 	if (impure_fd < 0)
 		return ino;
-	pthread_mutex_lock(&ofs->tree_lock);
-	n = ovl_hash_find(ofs, dir, name);
-	if (n)
-		n->refs++;
-	pthread_mutex_unlock(&ofs->tree_lock);
+	n = ovl_hash_get(ofs, dir, name, false);
 	if (n) {
 		/* n->redirect is only replaced under rename_lock. */
 		pthread_rwlock_rdlock(&ofs->rename_lock);

@@ -49,14 +49,14 @@ int ovl_thread_create(pthread_t *tid, void *(*fn)(void *), void *arg);
 
 /* passthrough.c */
 #define OVL_FUSE_PASSTHROUGH (1ull << 37) /* FUSE_PASSTHROUGH, INIT flag */
-#define OVL_NODE_IO_PT (1ull << 31) /* node->io: handles pass through */
-bool ovl_passthrough_possible(void);
+void ovl_passthrough_init(struct ovl_fs *ofs);
 void ovl_passthrough_open(struct ovl_fs *ofs, struct ovl_handle *h,
 			  struct fuse_file_info *fi, mode_t mode);
 void ovl_passthrough_release(struct ovl_fs *ofs, struct ovl_handle *h);
-void ovl_passthrough_cancel(void);
+bool ovl_passthrough_node(struct ovl_node *node);
 struct iovec;
-void ovl_passthrough_patch(struct iovec *iov, int count);
+void ovl_passthrough_patch(uint64_t unique, int32_t error,
+			   const struct iovec *arg);
 
 /* loop.c */
 bool ovl_req_kill_suidgid(void);

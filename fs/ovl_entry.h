@@ -144,8 +144,7 @@ struct ovl_handle {
 	int fd;
 	bool upper; /* fd is on the upper layer */
 	int stale_fd; /* the lower fd after a switch, else -1 */
-	/* counted in node->io: 0 no, 1 cached, 2 passthrough (files) */
-	unsigned char io;
+	bool io_counted; /* counted in node->io (files; passthrough.c) */
 	pthread_mutex_t lock;
 	struct ovl_dir *dir; /* readdir state (dirs) */
 	/* ofs->handles list; protected by ofs->handles_lock */

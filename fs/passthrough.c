@@ -68,7 +68,6 @@ struct ovl_backing_map {
 
 #define OVL_DEV_IOC_BACKING_OPEN _IOW(229, 1, struct ovl_backing_map)
 #define OVL_DEV_IOC_BACKING_CLOSE _IOW(229, 2, uint32_t)
-#define OVL_FOPEN_KEEP_CACHE (1u << 1)
 #define OVL_FOPEN_PASSTHROUGH (1u << 7)
 /* struct fuse_open_out: fh (8), open_flags (4), backing_id (4) */
 #define OVL_OPEN_OUT_SIZE 16
@@ -82,20 +81,14 @@ struct ovl_backing_map {
  */
 #define OVL_IO_COUNT ((1ull << 30) - 1)
 #define OVL_IO_PT_SINCE (1ull << 30)
-#define OVL_IO_PT OVL_NODE_IO_PT
+#define OVL_IO_PT (1ull << 31)
 #define OVL_IO_ID(s) ((int32_t)((s) >> 32))
 
 /* The backing id for the next reply sent by this thread, or 0. */
 static __thread int32_t ovl_pt_reply_id;
 
-/**
- * ovl_passthrough_possible - may this daemon register backing files?
- *
- * The ioctl wants CAP_SYS_ADMIN in the initial user namespace.
- *
- * Return: true if the daemon has it.
- */
-bool ovl_passthrough_possible(void)
+/* The registration ioctl wants CAP_SYS_ADMIN in the initial userns. */
+static bool ovl_passthrough_capable(void)
 {
 	struct __user_cap_header_struct hdr = {
 		.version = _LINUX_CAPABILITY_VERSION_3};
@@ -112,6 +105,26 @@ bool ovl_passthrough_possible(void)
 	ns[n] = '\0';
 	/* PROC_USER_INIT_INO: the initial user namespace */
 	return !strcmp(ns, "user:[4026531837]");
+}
+
+/**
+ * ovl_passthrough_init - choose FUSE passthrough while answering INIT
+ * @ofs: the mount; ofs->init_flags holds what the kernel offered
+ *
+ * On when asked for (-o passthrough, the default), offered, with an
+ * upper layer and CAP_SYS_ADMIN. The writeback cache then goes: the
+ * kernel does not combine the two.
+ */
+void ovl_passthrough_init(struct ovl_fs *ofs)
+{
+	if (!ofs->config.passthrough ||
+	    !(ofs->init_flags & OVL_FUSE_PASSTHROUGH) || ofs->upper_fd < 0)
+		return;
+	ofs->passthrough = ovl_passthrough_capable();
+	if (ofs->passthrough)
+		ofs->config.writeback = false;
+	else
+		ovl_dbg(ofs, "no passthrough: needs CAP_SYS_ADMIN");
 }
 
 /*
@@ -155,8 +168,8 @@ static void ovl_backing_close(struct ovl_fs *ofs, int32_t id)
 static bool ovl_passthrough_wanted(struct ovl_fs *ofs, struct ovl_handle *h,
 				   const struct fuse_file_info *fi, mode_t mode)
 {
-	if (!ofs->passthrough || !S_ISREG(h->node->type) || !h->upper ||
-	    h->fd < 0 || (mode & (S_ISUID | S_ISGID)))
+	if (!ofs->passthrough || !h->upper || h->fd < 0 ||
+	    (mode & (S_ISUID | S_ISGID)))
 		return false;
 	return !(ofs->config.ovl_volatile && (fi->flags & (O_SYNC | O_DSYNC)));
 }
@@ -178,18 +191,16 @@ void ovl_passthrough_open(struct ovl_fs *ofs, struct ovl_handle *h,
 {
 	uint64_t *io = &h->node->io;
 	uint64_t s = __atomic_load_n(io, __ATOMIC_ACQUIRE), n;
-	int32_t mine = 0, id = 0;
-	bool keep = fi->keep_cache;
+	int32_t mine = 0, id;
+	bool keep;
 
 	if (!S_ISREG(h->node->type))
 		return;
-	for (;;) {
-		id = 0;
+	do {
 		keep = fi->keep_cache;
-		if ((s & OVL_IO_COUNT) && (s & OVL_IO_PT)) {
-			id = OVL_IO_ID(s); /* all must share it */
-			n = s + 1;
-		} else if (s & OVL_IO_COUNT) {
+		if (s & OVL_IO_COUNT) {
+			/* Join the open handles' mode (and backing id). */
+			id = s & OVL_IO_PT ? OVL_IO_ID(s) : 0;
 			n = s + 1;
 		} else {
 			if (!mine && ovl_passthrough_wanted(ofs, h, fi, mode))
@@ -204,14 +215,11 @@ void ovl_passthrough_open(struct ovl_fs *ofs, struct ovl_handle *h,
 					    ((uint64_t)(uint32_t)id << 32)
 			       : 1;
 		}
-		if (__atomic_compare_exchange_n(io, &s, n, false,
-						__ATOMIC_ACQ_REL,
-						__ATOMIC_ACQUIRE))
-			break;
-	}
+	} while (!__atomic_compare_exchange_n(
+		io, &s, n, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
 	if (mine > 0 && mine != id)
 		ovl_backing_close(ofs, mine); /* another open won the race */
-	h->io = id ? 2 : 1;
+	h->io_counted = true;
 	/* The kernel refuses FOPEN_KEEP_CACHE with passthrough. */
 	fi->keep_cache = id ? 0 : keep;
 	ovl_pt_reply_id = id;
@@ -229,7 +237,7 @@ void ovl_passthrough_release(struct ovl_fs *ofs, struct ovl_handle *h)
 	uint64_t *io = &h->node->io;
 	uint64_t s = __atomic_load_n(io, __ATOMIC_ACQUIRE), n;
 
-	if (!h->io)
+	if (!h->io_counted)
 		return;
 	do {
 		n = s - 1;
@@ -237,50 +245,48 @@ void ovl_passthrough_release(struct ovl_fs *ofs, struct ovl_handle *h)
 			n &= OVL_IO_PT_SINCE; /* mode and id go */
 	} while (!__atomic_compare_exchange_n(
 		io, &s, n, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
-	h->io = 0;
+	h->io_counted = false;
 	if (!(n & OVL_IO_COUNT) && (s & OVL_IO_PT))
 		ovl_backing_close(ofs, OVL_IO_ID(s));
 }
 
 /**
- * ovl_passthrough_cancel - forget the backing id of an unsent reply
+ * ovl_passthrough_node - do the open handles of @node pass through?
+ * @node: a regular file
  *
- * For a handler that chose a mode but replies with an error instead.
+ * Return: true while they do (their writes and mappings then act on
+ * the upper file itself, not on the FUSE page cache).
  */
-void ovl_passthrough_cancel(void)
+bool ovl_passthrough_node(struct ovl_node *node)
 {
-	ovl_pt_reply_id = 0;
+	return __atomic_load_n(&node->io, __ATOMIC_ACQUIRE) & OVL_IO_PT;
 }
 
 /**
  * ovl_passthrough_patch - add the backing id to an open or create reply
- * @iov: the reply as libfuse built it: the header, then its argument
- * @count: entries in @iov
+ * @unique: the message's unique (0: a notification)
+ * @error: the reply's error
+ * @arg: the reply's argument as libfuse built it, in its own memory
  *
  * Called by the request loop for every message the thread sends; acts
  * on the first reply after ovl_passthrough_open() chose passthrough.
  * struct fuse_open_out ends both replies (create puts the entry first).
  */
-void ovl_passthrough_patch(struct iovec *iov, int count)
+void ovl_passthrough_patch(uint64_t unique, int32_t error,
+			   const struct iovec *arg)
 {
-	uint64_t unique;
-	int32_t error, id = ovl_pt_reply_id;
+	int32_t id = ovl_pt_reply_id;
 	uint32_t flags;
 	char *p;
 
-	if (!id || count < 2 || iov[0].iov_len != 16)
+	if (!id || !unique)
 		return;
-	memcpy(&error, (char *)iov[0].iov_base + 4, sizeof(error));
-	memcpy(&unique, (char *)iov[0].iov_base + 8, sizeof(unique));
-	if (!unique)
-		return; /* a notification, not the reply */
 	ovl_pt_reply_id = 0;
-	if (error || iov[count - 1].iov_len < OVL_OPEN_OUT_SIZE)
+	if (error || arg->iov_len < OVL_OPEN_OUT_SIZE)
 		return;
-	p = (char *)iov[count - 1].iov_base + iov[count - 1].iov_len -
-	    OVL_OPEN_OUT_SIZE;
+	p = (char *)arg->iov_base + arg->iov_len - OVL_OPEN_OUT_SIZE;
 	memcpy(&flags, p + OVL_OPEN_OUT_FLAGS, sizeof(flags));
-	flags = (flags & ~OVL_FOPEN_KEEP_CACHE) | OVL_FOPEN_PASSTHROUGH;
+	flags |= OVL_FOPEN_PASSTHROUGH;
 	memcpy(p + OVL_OPEN_OUT_FLAGS, &flags, sizeof(flags));
 	memcpy(p + OVL_OPEN_OUT_BACKING, &id, sizeof(id));
 }

@@ -357,19 +357,7 @@ static void ovl_op_init(void *userdata, struct fuse_conn_info *conn)
 			    FUSE_CAP_IOCTL_DIR | FUSE_CAP_CACHE_SYMLINKS |
 			    FUSE_CAP_PARALLEL_DIROPS | FUSE_CAP_ASYNC_READ;
 
-	/*
-	 * FUSE passthrough (passthrough.c) needs an upper layer and
-	 * CAP_SYS_ADMIN, and replaces the writeback cache, which the
-	 * kernel would not combine with it.
-	 */
-	if (ofs->config.passthrough &&
-	    (ofs->init_flags & OVL_FUSE_PASSTHROUGH) && ofs->upper_fd >= 0) {
-		ofs->passthrough = ovl_passthrough_possible();
-		if (!ofs->passthrough)
-			ovl_dbg(ofs, "no passthrough: needs CAP_SYS_ADMIN");
-	}
-	if (ofs->passthrough)
-		ofs->config.writeback = false;
+	ovl_passthrough_init(ofs); /* may turn the writeback cache off */
 	if (ofs->config.writeback)
 		want |= FUSE_CAP_WRITEBACK_CACHE;
 	/* libfuse insists that init() repeats the max_read mount option. */

@@ -6,28 +6,26 @@ on a lower file, an O_DSYNC open of a volatile mount) and opens that pass
 through never meet on one file in a way the kernel refuses (EIO); the
 page cache is dropped where passthrough writes bypassed it; data written
 through every kind of handle, mapping and append is where it belongs."""
-import json
 import mmap
 import os
 import random
 import shutil
 import subprocess
+import sys
 import threading
 
 import pytest
 
 import testlib
 
-
-def _ctl():
-    return os.path.join(os.path.dirname(testlib.errovl_binary()), "..",
-                        "cli", "errovlctl")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))), "volatile"))
+import volhelp as vh  # noqa: E402
 
 
 def _io(mnt):
-    out = subprocess.run([_ctl(), "status", "--json", mnt],
-                         capture_output=True, text=True, check=False)
-    return json.loads(out.stdout)["io"]
+    """The file I/O mode errovlctl status reports for @mnt."""
+    return vh.ctl_json("status", "--json", mnt)[1]["io"]
 
 
 def _mount(tmp_path, opts=(), files=None, **kw):
