@@ -187,8 +187,11 @@ static int ovl_copy_data(struct ovl_fs *ofs, int src, int dst, off_t size)
 	return ftruncate(dst, size) < 0 ? -errno : 0;
 }
 
-/* Creates the temp copy @tmp of @src (stat @st) in work/. */
-static int ovl_copy_up_create(struct ovl_fs *ofs, int src,
+/*
+ * Creates the temp copy @tmp of @src (stat @st) in work/, with the data
+ * of @data_src (@src itself unless @src is a metacopy file) if @data.
+ */
+static int ovl_copy_up_create(struct ovl_fs *ofs, int src, int data_src,
 			      const struct stat *st, const char *tmp, bool data)
 {
 	char p[OVL_PROC_PATH_MAX], target[PATH_MAX + 1];
@@ -219,7 +222,7 @@ static int ovl_copy_up_create(struct ovl_fs *ofs, int src,
 	if (dfd < 0)
 		return -errno;
 	if (data) {
-		sfd = open(ovl_proc_path(p, src), O_RDONLY | O_CLOEXEC);
+		sfd = open(ovl_proc_path(p, data_src), O_RDONLY | O_CLOEXEC);
 		if (sfd < 0) {
 			r = -errno;
 		} else {
@@ -304,7 +307,8 @@ static int ovl_copy_up_one(struct ovl_fs *ofs, struct ovl_node *node,
 		goto out_close;
 	}
 	ovl_tmpname(ofs, tmp, sizeof(tmp));
-	r = ovl_copy_up_create(ofs, src, &st, tmp, data);
+	r = ovl_copy_up_create(ofs, src, node->metacopy ? node->data_fd : src,
+			       &st, tmp, data);
 	if (r == 0)
 		r = ovl_copy_up_attrs(ofs, src, &st, tmp);
 	if (r == 0)
@@ -329,10 +333,91 @@ static int ovl_copy_up_one(struct ovl_fs *ofs, struct ovl_node *node,
 		}
 		node->upper_fd = fd;
 	}
+	/* A copy of a lower metacopy file has its data. */
+	__atomic_store_n(&node->metacopy, false, __ATOMIC_RELEASE);
 	__atomic_store_n(&node->upper, true, __ATOMIC_RELEASE);
 out_close:
 	if (!dir)
 		close(src);
+	return r;
+}
+
+/* Copies the lower data of @node into the open upper file @ufd. */
+static int ovl_copy_up_fill_data(struct ovl_fs *ofs, struct ovl_node *node,
+				 int ufd, const struct stat *st)
+{
+	struct timespec tv[2] = {st->st_atim, st->st_mtim};
+	char p[OVL_PROC_PATH_MAX], caps[256];
+	ssize_t ncaps;
+	struct stat now;
+	int sfd, r;
+
+	/* Writing drops security.capability (and set-id bits for some). */
+	ncaps = fgetxattr(ufd, "security.capability", caps, sizeof(caps));
+	sfd = open(ovl_proc_path(p, node->data_fd), O_RDONLY | O_CLOEXEC);
+	if (sfd < 0)
+		return -errno;
+	r = ovl_copy_data(ofs, sfd, ufd, st->st_size);
+	close(sfd);
+	if (r == 0 && ncaps > 0 &&
+	    fsetxattr(ufd, "security.capability", caps, ncaps, 0) < 0)
+		r = -errno;
+	if (r == 0 && fstat(ufd, &now) < 0)
+		r = -errno;
+	if (r == 0 && now.st_mode != st->st_mode &&
+	    fchmod(ufd, st->st_mode & 07777) < 0)
+		r = -errno;
+	if (r == 0 && futimens(ufd, tv) < 0)
+		r = -errno;
+	return r;
+}
+
+/*
+ * Gives the upper metacopy file of @node its data, in place (the
+ * kernel's way): the data is copied from the lower data file and made
+ * durable, and only then the metacopy mark goes, so a crash leaves a
+ * metacopy file that still reads the lower data. Owner, mode, times
+ * and xattrs stay those of the upper file. @data false: the file is
+ * about to be truncated to zero, so it is emptied instead. Caller
+ * holds ofs->rename_lock for reading.
+ */
+static int ovl_copy_up_fill(struct ovl_fs *ofs, struct ovl_node *node,
+			    bool data)
+{
+	struct ovl_real real;
+	char x[64];
+	struct stat st;
+	int ufd, r;
+
+	pthread_mutex_lock(&node->lock);
+	if (!node->metacopy) {
+		pthread_mutex_unlock(&node->lock);
+		return 0;
+	}
+	r = ovl_real_get(ofs, node, false, &real);
+	ufd = r < 0 ? r : real.layer ? -EIO : ovl_real_open(&real, O_WRONLY);
+	ovl_real_put(ofs, &real);
+	r = ufd < 0 ? ufd : 0;
+	if (r == 0 && fstat(ufd, &st) < 0)
+		r = -errno;
+	if (r == 0 && !data && ftruncate(ufd, 0) < 0)
+		r = -errno;
+	if (r == 0 && data && st.st_size)
+		r = ovl_copy_up_fill_data(ofs, node, ufd, &st);
+	if (r == 0 && !ofs->config.ovl_volatile && fsync(ufd) < 0)
+		r = -errno;
+	snprintf(x, sizeof(x), "%smetacopy", ofs->xattr_prefix);
+	if (r == 0 && fremovexattr(ufd, x) < 0 && errno != ENODATA)
+		r = -errno;
+	if (r == 0)
+		__atomic_store_n(&node->metacopy, false, __ATOMIC_RELEASE);
+	else
+		ovl_log(LOG_ERR,
+			"cannot copy the data of a metacopy file up: %s",
+			strerror(-r));
+	if (ufd >= 0)
+		close(ufd);
+	pthread_mutex_unlock(&node->lock);
 	return r;
 }
 
@@ -345,7 +430,7 @@ static int ovl_copy_up_locked(struct ovl_fs *ofs, struct ovl_node *node,
 	int r;
 
 	if (ovl_node_has_upper(node))
-		return 0;
+		return ovl_copy_up_fill(ofs, node, data);
 	if (node == ofs->root || !node->nr_lower)
 		return -EIO;
 	/* Its name is gone: nothing to copy it up to. */
@@ -384,7 +469,7 @@ int ovl_copy_up(struct ovl_fs *ofs, struct ovl_node *node, bool data)
 {
 	int r;
 
-	if (ovl_node_has_upper(node))
+	if (ovl_node_has_upperdata(node))
 		return 0;
 	if (ofs->upper_fd < 0)
 		return -EROFS;

@@ -114,24 +114,17 @@ int ovl_open_flags(struct ovl_fs *ofs, int flags)
 	return flags | O_CLOEXEC;
 }
 
-static int ovl_do_open(struct ovl_fs *ofs, struct ovl_node *node,
-		       struct fuse_file_info *fi)
+/*
+ * Opens the top-most real object of @node for @fi (the upper one once
+ * copied up), sets *@layer and *@st. Returns the fd or -errno.
+ */
+static int ovl_open_real(struct ovl_fs *ofs, struct ovl_node *node,
+			 const struct fuse_file_info *fi, unsigned int *layer,
+			 struct stat *st)
 {
-	bool write =
-		(fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC);
 	struct ovl_real real;
-	struct ovl_handle *h;
-	unsigned int layer;
-	struct stat st;
 	int fd, oflags, r;
 
-	if (S_ISDIR(node->type))
-		return -EISDIR;
-	if (write) {
-		r = ovl_copy_up(ofs, node, !(fi->flags & O_TRUNC));
-		if (r < 0)
-			return r;
-	}
 	for (int tries = 0;; tries++) {
 		r = ovl_real_get(ofs, node, true, &real);
 		if (r < 0)
@@ -149,14 +142,14 @@ static int ovl_do_open(struct ovl_fs *ofs, struct ovl_node *node,
 		if (fd == -EPERM && (fi->flags & O_APPEND) &&
 		    !(oflags & O_APPEND))
 			fd = ovl_real_open(&real, oflags | O_APPEND);
-		layer = real.layer;
+		*layer = real.layer;
 		ovl_real_put(ofs, &real);
-		if (fd >= 0 && fstat(fd, &st) == 0 &&
-		    (st.st_mode & S_IFMT) == node->type) {
+		if (fd >= 0 && fstat(fd, st) == 0 &&
+		    (st->st_mode & S_IFMT) == node->type) {
 			if (!(fi->flags & O_NONBLOCK))
 				(void)fcntl(fd, F_SETFL,
 					    fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-			break;
+			return fd;
 		}
 		/*
 		 * The name went to another object meanwhile (unlink and
@@ -171,6 +164,54 @@ static int ovl_do_open(struct ovl_fs *ofs, struct ovl_node *node,
 		    __atomic_load_n(&node->pin_fd, __ATOMIC_ACQUIRE) < 0)
 			return -ENOENT;
 	}
+}
+
+/*
+ * Opens the lower data file of a metacopy @node for reading; the
+ * handle moves to the upper file once that has the data.
+ */
+static int ovl_open_data(struct ovl_fs *ofs, struct ovl_node *node,
+			 const struct fuse_file_info *fi, unsigned int *layer,
+			 struct stat *st)
+{
+	char p[OVL_PROC_PATH_MAX];
+	int fd;
+
+	fd = open(ovl_proc_path(p, node->data_fd),
+		  ovl_open_flags(ofs, fi->flags));
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, st) < 0) {
+		close(fd);
+		return -errno;
+	}
+	*layer = node->data_layer;
+	return fd;
+}
+
+static int ovl_do_open(struct ovl_fs *ofs, struct ovl_node *node,
+		       struct fuse_file_info *fi)
+{
+	bool write =
+		(fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC);
+	struct ovl_handle *h;
+	unsigned int layer;
+	struct stat st;
+	int fd, r;
+
+	if (S_ISDIR(node->type))
+		return -EISDIR;
+	if (write) {
+		r = ovl_copy_up(ofs, node, !(fi->flags & O_TRUNC));
+		if (r < 0)
+			return r;
+	}
+	if (!write && __atomic_load_n(&node->metacopy, __ATOMIC_ACQUIRE))
+		fd = ovl_open_data(ofs, node, fi, &layer, &st);
+	else
+		fd = ovl_open_real(ofs, node, fi, &layer, &st);
+	if (fd < 0)
+		return fd;
 	if ((fi->flags & O_TRUNC) && write) {
 		r = ftruncate(fd, 0) < 0 ? -errno : ovl_kill_suidgid(fd);
 		if (r < 0) {
@@ -230,7 +271,7 @@ static int ovl_read_fd(struct ovl_fs *ofs, struct ovl_handle *h)
 	int fd;
 
 	if (__atomic_load_n(&h->upper, __ATOMIC_ACQUIRE) ||
-	    !ovl_node_has_upper(h->node))
+	    !ovl_node_has_upperdata(h->node))
 		return __atomic_load_n(&h->fd, __ATOMIC_ACQUIRE);
 	pthread_mutex_lock(&h->lock);
 	if (!h->upper && ovl_real_get(ofs, h->node, true, &real) == 0) {
@@ -422,7 +463,7 @@ static off_t ovl_do_lseek(struct ovl_fs *ofs, struct ovl_handle *h, off_t off,
 	if (whence != SEEK_DATA && whence != SEEK_HOLE)
 		return -EINVAL;
 	fd = ovl_read_fd(ofs, h);
-	if (!ovl_node_has_upper(h->node) || ovl_passthrough_node(h->node)) {
+	if (!ovl_node_has_upperdata(h->node) || ovl_passthrough_node(h->node)) {
 		r = lseek(fd, off, whence);
 		return r < 0 ? -errno : r;
 	}

@@ -72,6 +72,13 @@ int ovl_node_stat(struct ovl_fs *ofs, struct ovl_node *node, struct stat *st)
 		}
 	}
 	st->st_ino = ovl_compose_ino(ofs, layer, st->st_ino);
+	/* A metacopy file: the blocks are those of its data (the kernel). */
+	if (__atomic_load_n(&node->metacopy, __ATOMIC_ACQUIRE)) {
+		struct stat dst;
+
+		if (fstat(node->data_fd, &dst) == 0)
+			st->st_blocks = dst.st_blocks;
+	}
 	if (S_ISDIR(node->type) &&
 	    node->nr_lower + (ovl_node_upper(node) >= 0) > 1)
 		st->st_nlink = 1;

@@ -153,7 +153,7 @@ static bool ovl_loop_node_upper(struct ovl_fs *ofs, const struct fuse_buf *b)
 	memcpy(&id, (const char *)b->mem + OVL_IN_NODEID, sizeof(id));
 	if (id == FUSE_ROOT_ID)
 		return ovl_node_has_upper(ofs->root);
-	return ovl_node_has_upper((struct ovl_node *)(uintptr_t)id);
+	return ovl_node_has_upperdata((struct ovl_node *)(uintptr_t)id);
 }
 
 /*

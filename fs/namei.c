@@ -71,6 +71,7 @@ static struct ovl_node *ovl_node_alloc(mode_t type, unsigned int nr_lower)
 	n->type = type;
 	n->upper_fd = -1;
 	n->pin_fd = -1;
+	n->data_fd = -1;
 	pthread_mutex_init(&n->lock, NULL);
 	return n;
 }
@@ -81,6 +82,8 @@ static void ovl_node_free(struct ovl_node *n)
 		close(n->upper_fd);
 	if (n->pin_fd >= 0)
 		close(n->pin_fd);
+	if (n->data_fd >= 0)
+		close(n->data_fd);
 	for (unsigned int i = 0; i < n->nr_lower; i++)
 		if (n->lower[i].fd >= 0)
 			close(n->lower[i].fd);
@@ -354,6 +357,19 @@ bool ovl_node_has_upper(struct ovl_node *node)
 }
 
 /**
+ * ovl_node_has_upperdata - does @node's upper object hold its data?
+ * @node: the node
+ *
+ * Return: true once copied up or created, unless the upper is a
+ * metacopy file whose data is still in a lower layer.
+ */
+bool ovl_node_has_upperdata(struct ovl_node *node)
+{
+	return ovl_node_has_upper(node) &&
+	       !__atomic_load_n(&node->metacopy, __ATOMIC_ACQUIRE);
+}
+
+/**
  * ovl_node_upper - the upper O_PATH fd of a directory node
  * @node: a directory node
  *
@@ -430,6 +446,7 @@ struct ovl_lookup_data {
 	const char *path; /* the name, n->redirect or @buf */
 	char *buf; /* malloc'd, or NULL */
 	bool stop; /* nothing below may merge */
+	unsigned int next_layer; /* where an absolute @path is walked next */
 };
 
 /*
@@ -584,20 +601,73 @@ static int ovl_lookup_add_lower(struct ovl_fs *ofs, struct ovl_node *n,
 	return 0;
 }
 
-/* Refuses metacopy regular files (checked through a temporary fd). */
-static int ovl_lookup_check(struct ovl_fs *ofs, int dirfd, const char *name,
-			    mode_t type)
+/*
+ * A regular file found at @name in @dirfd (layer @layer, 0 = upper;
+ * component of d->path at @at) while looking up @n: a metacopy file
+ * makes the lookup go on below, under the name or path its
+ * overlay.redirect gives if it has one (the kernel's rules). Sets
+ * n->metacopy. Returns 0 or -errno.
+ */
+static int ovl_lookup_metacopy(struct ovl_fs *ofs, int dirfd, const char *name,
+			       struct ovl_node *n, struct ovl_lookup_data *d,
+			       size_t at, unsigned int layer)
 {
+	char *red = NULL;
 	int fd, r;
 
-	if (!S_ISREG(type))
-		return 0;
 	fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	r = ovl_check_metacopy(ofs, fd, name);
+	r = ovl_is_metacopy(ofs, fd, name);
+	if (r > 0) {
+		n->metacopy = true;
+		d->stop = false;
+		r = ovl_lookup_get_redirect(ofs, fd, name, &red);
+	}
+	if (r >= 0 && red) {
+		if (red[0] == '/')
+			d->next_layer = layer + 1;
+		r = ovl_lookup_redirect(d, at, strlen(name), red);
+	}
 	close(fd);
-	return r;
+	return r < 0 ? r : 0;
+}
+
+/*
+ * Looks for the data of the metacopy node @n at @name in the lower
+ * directory @lfd (layer @layer): a regular file without the metacopy
+ * mark ends the search (n->data_fd), another metacopy file goes on
+ * below it, anything else ends the search without data. Returns 0 to
+ * go on, 1 to stop, or -errno.
+ */
+static int ovl_lookup_data_file(struct ovl_fs *ofs, int lfd, const char *name,
+				struct ovl_node *n, struct ovl_lookup_data *d,
+				size_t at, unsigned int layer)
+{
+	struct stat st;
+	int fd, r;
+
+	if (fstatat(lfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (errno != ENOENT)
+			return -errno;
+		return ovl_lookup_wh_file(lfd, name) ? 1 : 0;
+	}
+	if (!S_ISREG(st.st_mode))
+		return 1; /* a whiteout, directory or special file */
+	fd = openat(lfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	r = ovl_is_metacopy(ofs, fd, name);
+	if (r == 0) {
+		n->data_fd = fd;
+		n->data_layer = layer;
+		return 1;
+	}
+	close(fd);
+	if (r < 0)
+		return r;
+	r = ovl_lookup_metacopy(ofs, lfd, name, n, d, at, layer);
+	return r < 0 ? r : 0;
 }
 
 /* The upper part of a lookup: fills @n, sets *type and @d. */
@@ -623,7 +693,9 @@ static int ovl_lookup_upper(struct ovl_fs *ofs, int ufd, const char *name,
 		d->stop = true;
 		ovl_origin_get(ofs, ufd, name, *type, &n->origin_ino,
 			       &n->origin_layer);
-		return ovl_lookup_check(ofs, ufd, name, *type);
+		if (!S_ISREG(*type))
+			return 0;
+		return ovl_lookup_metacopy(ofs, ufd, name, n, d, 0, 0);
 	}
 	n->upper_fd = openat(ufd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (n->upper_fd < 0)
@@ -657,8 +729,8 @@ static int ovl_lookup_upper(struct ovl_fs *ofs, int ufd, const char *name,
 int ovl_lookup_real(struct ovl_fs *ofs, struct ovl_node *parent,
 		    const char *name, struct ovl_node **ret)
 {
-	struct ovl_lookup_data d = {.path = name};
-	unsigned int cap = parent->nr_lower, i = 0, next_layer = 1;
+	struct ovl_lookup_data d = {.path = name, .next_layer = 1};
+	unsigned int cap = parent->nr_lower, i = 0;
 	unsigned int nr_layers = ofs->config.nr_lower;
 	struct ovl_node *n;
 	int ufd = ovl_node_upper(parent), opaque = 0, r = 0;
@@ -682,9 +754,9 @@ int ovl_lookup_real(struct ovl_fs *ofs, struct ovl_node *parent,
 
 		if (d.path[0] == '/') {
 			/* An absolute redirect: from the roots below. */
-			if (next_layer > nr_layers)
+			if (d.next_layer > nr_layers)
 				break;
-			layer = next_layer++;
+			layer = d.next_layer++;
 			walked = ovl_lookup_walk(ofs, ofs->lower_fds[layer - 1],
 						 layer == nr_layers, &d, &at);
 			if (walked == -ENOENT)
@@ -703,7 +775,11 @@ int ovl_lookup_real(struct ovl_fs *ofs, struct ovl_node *parent,
 		}
 		nm = d.path + at;
 		r = 1; /* end the descent unless cleared below */
-		if (fstatat(lfd, nm, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (n->metacopy) {
+			/* The data of a metacopy file above. */
+			r = ovl_lookup_data_file(ofs, lfd, nm, n, &d, at,
+						 layer);
+		} else if (fstatat(lfd, nm, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 			if (errno != ENOENT)
 				r = -errno;
 			else if (!ovl_lookup_wh_file(lfd, nm))
@@ -714,7 +790,10 @@ int ovl_lookup_real(struct ovl_fs *ofs, struct ovl_node *parent,
 			/* a directory above hides this non-directory */
 		} else if (!S_ISDIR(st.st_mode)) {
 			/* The top-most object; reached by name later. */
-			r = ovl_lookup_check(ofs, lfd, nm, st.st_mode & S_IFMT);
+			r = 0;
+			if (S_ISREG(st.st_mode))
+				r = ovl_lookup_metacopy(ofs, lfd, nm, n, &d, at,
+							layer);
 			n->lower[0].fd = -1;
 			n->lower[0].layer = layer;
 			n->nr_lower = 1;
@@ -729,7 +808,7 @@ int ovl_lookup_real(struct ovl_fs *ofs, struct ovl_node *parent,
 				n->origin_layer = layer;
 			}
 			type = st.st_mode & S_IFMT;
-			if (r == 0)
+			if (r == 0 && !n->metacopy)
 				r = 1;
 		} else {
 			int fd;
@@ -745,7 +824,7 @@ int ovl_lookup_real(struct ovl_fs *ofs, struct ovl_node *parent,
 			if (r == 0 && red) {
 				r = ovl_lookup_redirect(&d, at, strlen(nm),
 							red);
-				next_layer = layer + 1;
+				d.next_layer = layer + 1;
 			}
 			if (opaque)
 				r = 1;
@@ -760,6 +839,13 @@ int ovl_lookup_real(struct ovl_fs *ofs, struct ovl_node *parent,
 	free(d.buf);
 	if (r == 0 && !type)
 		r = -ENOENT;
+	if (r == 0 && n->metacopy && n->data_fd < 0) {
+		ovl_log(LOG_ERR,
+			"metacopy file '%s' has no data in the lower layers: "
+			"EIO",
+			name);
+		r = -EIO;
+	}
 	if (r < 0) {
 		ovl_node_free(n);
 		return r;

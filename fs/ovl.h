@@ -35,7 +35,7 @@ bool ovl_xattr_is_private(struct ovl_fs *ofs, const char *name);
 int ovl_xattr_escape(struct ovl_fs *ofs, const char *name,
 		     char buf[OVL_XATTR_NAME_MAX]);
 int ovl_get_opaque(struct ovl_fs *ofs, int fd, int *ret_opaque);
-int ovl_check_metacopy(struct ovl_fs *ofs, int fd, const char *name);
+int ovl_is_metacopy(struct ovl_fs *ofs, int fd, const char *name);
 int ovl_get_redirect(struct ovl_fs *ofs, int fd, const char *name, char **ret);
 int ovl_set_xattr(struct ovl_fs *ofs, int fd, const char *what,
 		  const void *value, size_t len);
@@ -69,6 +69,7 @@ void ovl_nodes_free(struct ovl_fs *ofs);
 struct ovl_node *ovl_node(fuse_req_t req, fuse_ino_t ino);
 fuse_ino_t ovl_node_ino(struct ovl_fs *ofs, struct ovl_node *node);
 bool ovl_node_has_upper(struct ovl_node *node);
+bool ovl_node_has_upperdata(struct ovl_node *node);
 int ovl_node_upper(struct ovl_node *node);
 int ovl_node_real(struct ovl_node *node, unsigned int *ret_layer);
 void ovl_node_get(struct ovl_fs *ofs, struct ovl_node *node);

@@ -102,6 +102,19 @@ struct ovl_node {
 	ino_t origin_ino;
 	unsigned int origin_layer;
 	/*
+	 * Regular files whose top-most real file is a metacopy (written
+	 * by kernel overlayfs with metacopy=on: owner, mode, times and
+	 * size, no data): @metacopy is true and @data_fd is an O_PATH fd
+	 * of the lower file holding the data, in lower layer @data_layer.
+	 * @metacopy goes to false once, when the data is copied into the
+	 * upper file (copy_up.c, under @lock), and is read with
+	 * __atomic_load_n(ACQUIRE); @data_fd stays open until the node
+	 * is freed. Otherwise false, -1 and 0.
+	 */
+	bool metacopy;
+	int data_fd;
+	unsigned int data_layer;
+	/*
 	 * Non-directories keep no fd: they are reached through their
 	 * parent's directory fd and their name (ovl_real_get()), so the
 	 * number of open fds follows the directories, not every file the

@@ -189,29 +189,31 @@ int ovl_get_opaque(struct ovl_fs *ofs, int fd, int *ret_opaque)
 }
 
 /**
- * ovl_check_metacopy - refuse a metacopy file
+ * ovl_is_metacopy - is a real regular file a metacopy file?
  * @ofs: the mount
- * @fd: O_PATH fd of a real regular file
+ * @fd: O_PATH fd of the file
  * @name: its name, for the log
  *
- * errovl does not assemble metacopy files (written by a kernel mount
- * with metacopy=on): their data lives in another layer, and serving
- * the sparse copy as data would show wrong content, so the lookup fails.
+ * A metacopy file (written by kernel overlayfs with metacopy=on) has
+ * the owner, mode, times and size of the object but no data: that is
+ * in a lower layer. Its overlay.metacopy value is empty or a version
+ * byte with a digest (fs-verity), which errovl does not check.
  *
- * Return: 0, or -EIO (logged) when the file carries overlay.metacopy.
+ * Return: 1 yes, 0 no, -errno (logged) when the mark cannot be read.
  */
-int ovl_check_metacopy(struct ovl_fs *ofs, int fd, const char *name)
+int ovl_is_metacopy(struct ovl_fs *ofs, int fd, const char *name)
 {
 	char x[64];
+	ssize_t n;
 
 	snprintf(x, sizeof(x), "%smetacopy", ofs->xattr_prefix);
-	if (ovl_getxattr_fd(fd, x, NULL, 0) < 0)
+	n = ovl_getxattr_fd(fd, x, NULL, 0);
+	if (n >= 0)
+		return 1;
+	if (n == -ENODATA || n == -EOPNOTSUPP)
 		return 0;
-	ovl_log(LOG_ERR,
-		"'%s' is an overlayfs metacopy file, which errovl does not "
-		"support: EIO",
-		name);
-	return -EIO;
+	ovl_log(LOG_ERR, "cannot read %s of '%s': %s", x, name, strerror(-n));
+	return (int)n;
 }
 
 /*
