@@ -101,9 +101,10 @@ out_free:
 
 /*
  * Copies [off, end) with copy_file_range, falling back to read/write
- * through *@buf (allocated on first use; the caller frees it).
+ * through *@buf (allocated on first use; the caller frees it). Returns
+ * the offset reached (short of @end if the source shrank) or -errno.
  */
-static int ovl_copy_range(int src, int dst, off_t off, off_t end, char **buf)
+static off_t ovl_copy_range(int src, int dst, off_t off, off_t end, char **buf)
 {
 	bool fallback = false;
 
@@ -144,25 +145,39 @@ static int ovl_copy_range(int src, int dst, off_t off, off_t end, char **buf)
 			break; /* the source shrank */
 		off += n;
 	}
-	return 0;
+	return off;
 }
 
-static int ovl_copy_data(struct ovl_fs *ofs, int src, int dst, off_t size)
+/*
+ * Copies @size bytes of @src to the empty or sparse @dst: a clone where
+ * the filesystem can (tried until it says it cannot), else the data
+ * extents only, so sparse files stay sparse. @dense: @src has no holes
+ * (its blocks cover its size), so extents need not be looked up.
+ */
+static int ovl_copy_data(struct ovl_fs *ofs, int src, int dst, off_t size,
+			 bool dense)
 {
-	off_t off = 0, data, hole;
+	off_t off = 0, data, hole, r;
 	char *buf = NULL;
-	int r;
 
 	r = ovl_fault(ofs, OVL_FAULT_COPY_UP);
 	if (r < 0)
-		return r;
+		return (int)r;
 	if (size == 0)
 		return 0;
-	if (ioctl(dst, FICLONE, src) == 0)
-		return 0;
+	if (!__atomic_load_n(&ofs->no_clone, __ATOMIC_RELAXED)) {
+		if (ioctl(dst, FICLONE, src) == 0)
+			return 0;
+		if (errno == EOPNOTSUPP || errno == ENOTTY || errno == EXDEV ||
+		    errno == EINVAL)
+			__atomic_store_n(&ofs->no_clone, true,
+					 __ATOMIC_RELAXED);
+	}
 	while (off < size) {
-		data = lseek(src, off, SEEK_DATA);
-		if (data < 0) {
+		data = dense ? off : lseek(src, off, SEEK_DATA);
+		if (dense) {
+			hole = size;
+		} else if (data < 0) {
 			if (errno == ENXIO)
 				break; /* only a hole is left */
 			/* No SEEK_DATA: copy everything. */
@@ -178,106 +193,127 @@ static int ovl_copy_data(struct ovl_fs *ofs, int src, int dst, off_t size)
 		r = ovl_copy_range(src, dst, data, hole, &buf);
 		if (r < 0)
 			break;
-		off = hole;
+		off = r < hole ? size : hole; /* shrank: only a hole is left */
 	}
 	free(buf);
 	if (r < 0)
-		return r;
-	/* Sets the size, trailing hole included. */
-	return ftruncate(dst, size) < 0 ? -errno : 0;
+		return (int)r;
+	/* Sets the size: a trailing hole, or a source that shrank. */
+	if (!dense || r < size)
+		return ftruncate(dst, size) < 0 ? -errno : 0;
+	return 0;
 }
 
+/* One copy-up in progress (ovl_copy_up_one()). */
+struct ovl_copy {
+	int src; /* the lower object: O_RDONLY for file data, else O_PATH */
+	struct stat st; /* its attributes */
+	char tmp[64]; /* the copy's temp name in work/ */
+	int tmp_fd; /* the copy, open for writing (regular files), or -1 */
+};
+
 /*
- * Creates the temp copy @tmp of @src (stat @st) in work/, with the data
- * of @data_src (@src itself unless @src is a metacopy file) if @data.
+ * Creates the temp copy c->tmp of c->src in work/, with the data (if
+ * @data) of c->src, or of the lower data file of a metacopy @node.
  */
-static int ovl_copy_up_create(struct ovl_fs *ofs, int src, int data_src,
-			      const struct stat *st, const char *tmp, bool data)
+static int ovl_copy_up_create(struct ovl_fs *ofs, struct ovl_node *node,
+			      struct ovl_copy *c, bool data)
 {
+	const struct stat *st = &c->st;
 	char p[OVL_PROC_PATH_MAX], target[PATH_MAX + 1];
-	int sfd, dfd, r = 0;
+	int sfd, r = 0;
 	ssize_t n;
 
 	switch (st->st_mode & S_IFMT) {
 	case S_IFDIR:
-		return mkdirat(ofs->work_fd, tmp, 0700) < 0 ? -errno : 0;
+		return mkdirat(ofs->work_fd, c->tmp, 0700) < 0 ? -errno : 0;
 	case S_IFLNK:
-		n = readlinkat(src, "", target, sizeof(target));
+		n = readlinkat(c->src, "", target, sizeof(target));
 		if (n < 0)
 			return -errno;
 		if ((size_t)n >= sizeof(target))
 			return -ENAMETOOLONG;
 		target[n] = '\0';
-		return symlinkat(target, ofs->work_fd, tmp) < 0 ? -errno : 0;
+		return symlinkat(target, ofs->work_fd, c->tmp) < 0 ? -errno : 0;
 	case S_IFREG:
 		break;
 	default:
-		return mknodat(ofs->work_fd, tmp, st->st_mode & S_IFMT,
+		return mknodat(ofs->work_fd, c->tmp, st->st_mode & S_IFMT,
 			       st->st_rdev) < 0
 			       ? -errno
 			       : 0;
 	}
-	dfd = openat(ofs->work_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-		     0600);
-	if (dfd < 0)
+	c->tmp_fd = openat(ofs->work_fd, c->tmp,
+			   O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (c->tmp_fd < 0)
 		return -errno;
-	if (data) {
-		sfd = open(ovl_proc_path(p, data_src), O_RDONLY | O_CLOEXEC);
-		if (sfd < 0) {
-			r = -errno;
-		} else {
-			r = ovl_copy_data(ofs, sfd, dfd, st->st_size);
-			close(sfd);
-		}
-	}
-	if (r == 0 && !ofs->config.ovl_volatile && fsync(dfd) < 0)
-		r = -errno;
-	close(dfd);
+	if (!data || !st->st_size)
+		return 0;
+	if (!node->metacopy)
+		return ovl_copy_data(ofs, c->src, c->tmp_fd, st->st_size,
+				     st->st_blocks * 512 >= st->st_size);
+	sfd = open(ovl_proc_path(p, node->data_fd), O_RDONLY | O_CLOEXEC);
+	if (sfd < 0)
+		return -errno;
+	r = ovl_copy_data(ofs, sfd, c->tmp_fd, st->st_size, false);
+	close(sfd);
 	return r;
 }
 
-/* Applies xattrs, owner, mode and times of @st to the temp @tmp. */
-static int ovl_copy_up_attrs(struct ovl_fs *ofs, int src, const struct stat *st,
-			     const char *tmp)
+/*
+ * Gives the temp copy the owner, xattrs, origin (export.c; in the
+ * upper directory @parent_ufd), mode and times of c->src (layer
+ * @layer).
+ */
+static int ovl_copy_up_attrs(struct ovl_fs *ofs, struct ovl_copy *c,
+			     unsigned int layer, int parent_ufd)
 {
-	struct timespec tv[2] = {st->st_atim, st->st_mtim};
-	int fd, r;
+	struct timespec tv[2] = {c->st.st_atim, c->st.st_mtim};
+	int fd = c->tmp_fd, r = 0;
 
+	if (fd < 0)
+		fd = openat(ofs->work_fd, c->tmp,
+			    O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
 	/*
 	 * Owner first: chown(2) from userspace drops security.capability,
 	 * which the xattr copy then restores.
 	 */
-	if (fchownat(ofs->work_fd, tmp, st->st_uid, st->st_gid,
-		     AT_SYMLINK_NOFOLLOW) < 0)
-		return -errno;
-	fd = openat(ofs->work_fd, tmp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	r = ovl_copy_up_xattrs(ofs, src, fd);
-	close(fd);
+	if (fchownat(fd, "", c->st.st_uid, c->st.st_gid,
+		     AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
+		r = -errno;
+	if (r == 0)
+		r = ovl_copy_up_xattrs(ofs, c->src, fd);
+	if (r == 0)
+		r = ovl_origin_set(ofs, c->src, layer, fd, parent_ufd);
+	if (fd != c->tmp_fd)
+		close(fd);
 	if (r < 0)
 		return r;
 	/* After chown, which clears set-id bits; ACL masks follow the mode. */
-	if (!S_ISLNK(st->st_mode) &&
-	    fchmodat(ofs->work_fd, tmp, st->st_mode & 07777, 0) < 0)
+	if (!S_ISLNK(c->st.st_mode) &&
+	    fchmodat(ofs->work_fd, c->tmp, c->st.st_mode & 07777, 0) < 0)
 		return -errno;
-	if (utimensat(ofs->work_fd, tmp, tv, AT_SYMLINK_NOFOLLOW) < 0)
+	if (utimensat(ofs->work_fd, c->tmp, tv, AT_SYMLINK_NOFOLLOW) < 0)
 		return -errno;
 	return 0;
 }
 
-/* Records where the copy @tmp came from (export.c). */
-static int ovl_copy_up_origin(struct ovl_fs *ofs, int src, unsigned int layer,
-			      const char *tmp, int parent_ufd)
+/* Opens the lower non-directory @name of @parent to copy it up. */
+static int ovl_copy_up_src(struct ovl_node *node, struct ovl_node *parent,
+			   const char *name, bool data)
 {
-	int fd = openat(ofs->work_fd, tmp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	int r;
+	/* O_NONBLOCK: a lower fifo met by a race must not block. */
+	int flags = S_ISREG(node->type) && data && !node->metacopy
+			    ? O_RDONLY | O_NONBLOCK
+			    : O_PATH;
 
-	if (fd < 0)
-		return -errno;
-	r = ovl_origin_set(ofs, src, layer, fd, parent_ufd);
-	close(fd);
-	return r;
+	if (node->lower_slot >= parent->nr_lower)
+		return -EIO;
+	flags |= O_NOFOLLOW | O_CLOEXEC;
+	flags = openat(parent->lower[node->lower_slot].fd, name, flags);
+	return flags < 0 ? -errno : flags;
 }
 
 /*
@@ -287,39 +323,34 @@ static int ovl_copy_up_origin(struct ovl_fs *ofs, int src, unsigned int layer,
 static int ovl_copy_up_one(struct ovl_fs *ofs, struct ovl_node *node,
 			   struct ovl_node *parent, const char *name, bool data)
 {
-	int parent_ufd = ovl_node_upper(parent), src, fd = -1, r;
+	struct ovl_copy c = {.tmp_fd = -1};
+	int parent_ufd = ovl_node_upper(parent), fd = -1, r;
 	bool dir = S_ISDIR(node->type);
-	char tmp[64];
-	struct stat st;
 
-	if (dir) {
-		src = node->lower[0].fd;
-	} else {
-		if (node->lower_slot >= parent->nr_lower)
-			return -EIO;
-		src = openat(parent->lower[node->lower_slot].fd, name,
-			     O_PATH | O_NOFOLLOW | O_CLOEXEC);
-		if (src < 0)
-			return -errno;
-	}
-	if (fstatat(src, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
-		r = -errno;
+	c.src = dir ? node->lower[0].fd
+		    : ovl_copy_up_src(node, parent, name, data);
+	if (c.src < 0)
+		return c.src;
+	r = fstatat(c.src, "", &c.st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0
+		    ? -errno
+		    : 0;
+	if (r < 0)
 		goto out_close;
-	}
-	ovl_tmpname(ofs, tmp, sizeof(tmp));
-	r = ovl_copy_up_create(ofs, src, node->metacopy ? node->data_fd : src,
-			       &st, tmp, data);
+	ovl_tmpname(ofs, c.tmp, sizeof(c.tmp));
+	r = ovl_copy_up_create(ofs, node, &c, data);
 	if (r == 0)
-		r = ovl_copy_up_attrs(ofs, src, &st, tmp);
-	if (r == 0)
-		r = ovl_copy_up_origin(ofs, src, node->lower[0].layer, tmp,
-				       parent_ufd);
-	if (r == 0 && renameat2(ofs->work_fd, tmp, parent_ufd, name,
+		r = ovl_copy_up_attrs(ofs, &c, node->lower[0].layer,
+				      parent_ufd);
+	/* Data and attributes are durable before the name appears. */
+	if (r == 0 && c.tmp_fd >= 0 && !ofs->config.ovl_volatile &&
+	    fsync(c.tmp_fd) < 0)
+		r = -errno;
+	if (r == 0 && renameat2(ofs->work_fd, c.tmp, parent_ufd, name,
 				RENAME_NOREPLACE) < 0)
 		r = -errno;
 	if (r < 0) {
 		/* Best effort: the next mount cleans work/ anyway. */
-		(void)ovl_rm_tree_at(ofs->work_fd, tmp);
+		(void)ovl_rm_tree_at(ofs->work_fd, c.tmp);
 		ovl_dbg(ofs, "copy-up of %s failed: %d", name, r);
 		if (r == -EEXIST)
 			r = -EIO;
@@ -337,8 +368,10 @@ static int ovl_copy_up_one(struct ovl_fs *ofs, struct ovl_node *node,
 	__atomic_store_n(&node->metacopy, false, __ATOMIC_RELEASE);
 	__atomic_store_n(&node->upper, true, __ATOMIC_RELEASE);
 out_close:
+	if (c.tmp_fd >= 0)
+		close(c.tmp_fd);
 	if (!dir)
-		close(src);
+		close(c.src);
 	return r;
 }
 
@@ -357,7 +390,7 @@ static int ovl_copy_up_fill_data(struct ovl_fs *ofs, struct ovl_node *node,
 	sfd = open(ovl_proc_path(p, node->data_fd), O_RDONLY | O_CLOEXEC);
 	if (sfd < 0)
 		return -errno;
-	r = ovl_copy_data(ofs, sfd, ufd, st->st_size);
+	r = ovl_copy_data(ofs, sfd, ufd, st->st_size, false);
 	close(sfd);
 	if (r == 0 && ncaps > 0 &&
 	    fsetxattr(ufd, "security.capability", caps, ncaps, 0) < 0)

@@ -140,15 +140,16 @@ static int ovl_open_real(struct ovl_fs *ofs, struct ovl_node *node,
 		 * those writes at the end of the file anyway.
 		 */
 		if (fd == -EPERM && (fi->flags & O_APPEND) &&
-		    !(oflags & O_APPEND))
-			fd = ovl_real_open(&real, oflags | O_APPEND);
+		    !(oflags & O_APPEND)) {
+			oflags |= O_APPEND;
+			fd = ovl_real_open(&real, oflags);
+		}
 		*layer = real.layer;
 		ovl_real_put(ofs, &real);
 		if (fd >= 0 && fstat(fd, st) == 0 &&
 		    (st->st_mode & S_IFMT) == node->type) {
-			if (!(fi->flags & O_NONBLOCK))
-				(void)fcntl(fd, F_SETFL,
-					    fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+			if ((oflags & O_NONBLOCK) && !(fi->flags & O_NONBLOCK))
+				(void)fcntl(fd, F_SETFL, oflags & ~O_NONBLOCK);
 			return fd;
 		}
 		/*

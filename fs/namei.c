@@ -612,18 +612,22 @@ static int ovl_lookup_metacopy(struct ovl_fs *ofs, int dirfd, const char *name,
 			       struct ovl_node *n, struct ovl_lookup_data *d,
 			       size_t at, unsigned int layer)
 {
+	int fd, r, metacopy, no_caps;
 	char *red = NULL;
-	int fd, r;
 
+	r = ovl_file_xattrs(ofs, dirfd, name, &metacopy, &no_caps);
+	if (r < 0)
+		return r;
+	if (!n->metacopy)
+		n->no_caps = no_caps; /* of the file that gives the metadata */
+	if (!metacopy)
+		return 0;
 	fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	r = ovl_is_metacopy(ofs, fd, name);
-	if (r > 0) {
-		n->metacopy = true;
-		d->stop = false;
-		r = ovl_lookup_get_redirect(ofs, fd, name, &red);
-	}
+	n->metacopy = true;
+	d->stop = false;
+	r = ovl_lookup_get_redirect(ofs, fd, name, &red);
 	if (r >= 0 && red) {
 		if (red[0] == '/')
 			d->next_layer = layer + 1;

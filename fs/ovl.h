@@ -36,6 +36,8 @@ int ovl_xattr_escape(struct ovl_fs *ofs, const char *name,
 		     char buf[OVL_XATTR_NAME_MAX]);
 int ovl_get_opaque(struct ovl_fs *ofs, int fd, int *ret_opaque);
 int ovl_is_metacopy(struct ovl_fs *ofs, int fd, const char *name);
+int ovl_file_xattrs(struct ovl_fs *ofs, int dirfd, const char *name,
+		    int *ret_metacopy, int *ret_no_caps);
 int ovl_get_redirect(struct ovl_fs *ofs, int fd, const char *name, char **ret);
 int ovl_set_xattr(struct ovl_fs *ofs, int fd, const char *what,
 		  const void *value, size_t len);

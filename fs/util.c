@@ -189,6 +189,59 @@ int ovl_get_opaque(struct ovl_fs *ofs, int fd, int *ret_opaque)
 }
 
 /**
+ * ovl_file_xattrs - what the xattr names of a real regular file say
+ * @ofs: the mount
+ * @dirfd: O_PATH fd of its directory
+ * @name: its name there
+ * @ret_metacopy: 1 when it carries overlay.metacopy (ovl_is_metacopy())
+ * @ret_no_caps: 1 when it has no security.capability, 0 when it has
+ *               one or that is not known
+ *
+ * One listxattr() of the file itself (a symlink is not followed), which
+ * lookups of regular files pay instead of opening each one.
+ *
+ * Return: 0, or -errno (logged) when the names cannot be read.
+ */
+int ovl_file_xattrs(struct ovl_fs *ofs, int dirfd, const char *name,
+		    int *ret_metacopy, int *ret_no_caps)
+{
+	char p[OVL_PROC_PATH_MAX + NAME_MAX + 1], list[1024], x[64];
+	ssize_t n;
+
+	*ret_metacopy = 0;
+	*ret_no_caps = 0;
+	snprintf(p, sizeof(p), "/proc/self/fd/%d/%s", dirfd, name);
+	snprintf(x, sizeof(x), "%smetacopy", ofs->xattr_prefix);
+	n = llistxattr(p, list, sizeof(list));
+	if (n == -1 && errno == ERANGE) {
+		/* Too many names to list here: ask for the one needed. */
+		n = lgetxattr(p, x, NULL, 0);
+		if (n >= 0 || errno == ENODATA || errno == EOPNOTSUPP) {
+			*ret_metacopy = n >= 0;
+			return 0;
+		}
+	}
+	if (n < 0) {
+		if (errno == EOPNOTSUPP) {
+			*ret_no_caps = 1;
+			return 0;
+		}
+		n = -errno;
+		ovl_log(LOG_ERR, "cannot list the xattrs of '%s': %s", name,
+			strerror(errno));
+		return (int)n;
+	}
+	*ret_no_caps = 1;
+	for (char *e = list; e < list + n; e += strlen(e) + 1) {
+		if (!strcmp(e, x))
+			*ret_metacopy = 1;
+		else if (!strcmp(e, "security.capability"))
+			*ret_no_caps = 0;
+	}
+	return 0;
+}
+
+/**
  * ovl_is_metacopy - is a real regular file a metacopy file?
  * @ofs: the mount
  * @fd: O_PATH fd of the file
