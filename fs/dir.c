@@ -238,7 +238,7 @@ static int ovl_do_new(struct ovl_fs *ofs, fuse_req_t req,
 	bool dir = S_ISDIR(nw->mode);
 	enum ovl_slot slot;
 	char tmp[64];
-	int pufd, ufd, fd = -1, r;
+	int pufd, fd = -1, r;
 
 	if (ovl_name_is_private(name))
 		return -EINVAL;
@@ -275,12 +275,7 @@ static int ovl_do_new(struct ovl_fs *ofs, fuse_req_t req,
 	}
 	if (nw->link_node)
 		return ovl_node_entry(ofs, nw->link_node, e);
-	ufd = openat(pufd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	if (ufd < 0) {
-		r = -errno;
-		goto out_close;
-	}
-	r = ovl_node_install(ofs, parent, name, ufd, dir, e);
+	r = ovl_node_install(ofs, parent, name, pufd, dir, e);
 	if (r < 0)
 		goto out_close;
 	if (ret_fd)
@@ -531,7 +526,7 @@ static int ovl_do_remove(struct ovl_fs *ofs, struct ovl_node *parent,
 
 	if (ovl_name_is_private(name))
 		return -ENOENT;
-	r = ovl_lookup_real(ofs, parent, name, &victim);
+	r = ovl_lookup_real(ofs, parent, name, &victim, NULL);
 	if (r < 0)
 		return r;
 	if (dir != S_ISDIR(victim->type)) {

@@ -20,6 +20,46 @@
 #include "ovl.h"
 
 /**
+ * ovl_node_attr - turn the attributes of @node's top-most real object
+ * into the merged ones
+ * @ofs: the mount
+ * @node: the node
+ * @st: in: the real object's stat; out: what the mount shows
+ * @layer: the layer @st comes from (0 = upper)
+ */
+void ovl_node_attr(struct ovl_fs *ofs, struct ovl_node *node, struct stat *st,
+		   unsigned int layer)
+{
+	/*
+	 * A merged directory keeps the inode number of its top-most lower
+	 * part (the kernel's copy-up origin): copy-up must not change it.
+	 */
+	if (!S_ISDIR(node->type) && layer == 0 && node->origin_ino) {
+		st->st_ino = node->origin_ino;
+		layer = node->origin_layer;
+	} else if (S_ISDIR(node->type) && layer == 0 && node->nr_lower) {
+		struct stat lst;
+
+		if (fstatat(node->lower[0].fd, "", &lst,
+			    AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) == 0) {
+			st->st_ino = lst.st_ino;
+			layer = node->lower[0].layer;
+		}
+	}
+	st->st_ino = ovl_compose_ino(ofs, layer, st->st_ino);
+	if (S_ISDIR(node->type) &&
+	    node->nr_lower + (ovl_node_upper(node) >= 0) > 1)
+		st->st_nlink = 1;
+	/* A metacopy file: the blocks are those of its data (the kernel). */
+	if (__atomic_load_n(&node->metacopy, __ATOMIC_ACQUIRE)) {
+		struct stat dst;
+
+		if (fstat(node->data_fd, &dst) == 0)
+			st->st_blocks = dst.st_blocks;
+	}
+}
+
+/**
  * ovl_node_stat - the merged attributes of @node
  * @ofs: the mount
  * @node: the node
@@ -55,33 +95,7 @@ int ovl_node_stat(struct ovl_fs *ofs, struct ovl_node *node, struct stat *st)
 			continue;
 		return r < 0 ? r : -ENOENT;
 	}
-	/*
-	 * A merged directory keeps the inode number of its top-most lower
-	 * part (the kernel's copy-up origin): copy-up must not change it.
-	 */
-	if (!S_ISDIR(node->type) && layer == 0 && node->origin_ino) {
-		st->st_ino = node->origin_ino;
-		layer = node->origin_layer;
-	} else if (S_ISDIR(node->type) && layer == 0 && node->nr_lower) {
-		struct stat lst;
-
-		if (fstatat(node->lower[0].fd, "", &lst,
-			    AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) == 0) {
-			st->st_ino = lst.st_ino;
-			layer = node->lower[0].layer;
-		}
-	}
-	st->st_ino = ovl_compose_ino(ofs, layer, st->st_ino);
-	/* A metacopy file: the blocks are those of its data (the kernel). */
-	if (__atomic_load_n(&node->metacopy, __ATOMIC_ACQUIRE)) {
-		struct stat dst;
-
-		if (fstat(node->data_fd, &dst) == 0)
-			st->st_blocks = dst.st_blocks;
-	}
-	if (S_ISDIR(node->type) &&
-	    node->nr_lower + (ovl_node_upper(node) >= 0) > 1)
-		st->st_nlink = 1;
+	ovl_node_attr(ofs, node, st, layer);
 	return 0;
 }
 

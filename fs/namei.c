@@ -447,6 +447,9 @@ struct ovl_lookup_data {
 	char *buf; /* malloc'd, or NULL */
 	bool stop; /* nothing below may merge */
 	unsigned int next_layer; /* where an absolute @path is walked next */
+	struct stat top; /* the top-most object found, in layer @top_layer */
+	unsigned int top_layer;
+	bool have_top;
 };
 
 /*
@@ -690,6 +693,8 @@ static int ovl_lookup_upper(struct ovl_fs *ofs, int ufd, const char *name,
 	if (ovl_is_whiteout(&st))
 		return -ENOENT;
 	n->upper = true;
+	d->top = st;
+	d->have_top = true;
 	*type = st.st_mode & S_IFMT;
 	if (!S_ISDIR(*type)) {
 		if (st.st_nlink > 1)
@@ -721,6 +726,8 @@ static int ovl_lookup_upper(struct ovl_fs *ofs, int ufd, const char *name,
  * @parent: the merged parent directory
  * @name: the name
  * @ret: a new, unhashed node (nlookup 0, no parent yet)
+ * @ret_st: if not NULL, the merged attributes of the object as the
+ *          lookup found it (st_mode 0 if it could not tell)
  *
  * Directories renamed with redirect_dir=on carry a redirect: their
  * lower parts are found under the name or absolute path it gives
@@ -731,7 +738,8 @@ static int ovl_lookup_upper(struct ovl_fs *ofs, int ufd, const char *name,
  * -EPERM (a redirect and redirect_dir=nofollow), -errno.
  */
 int ovl_lookup_real(struct ovl_fs *ofs, struct ovl_node *parent,
-		    const char *name, struct ovl_node **ret)
+		    const char *name, struct ovl_node **ret,
+		    struct stat *ret_st)
 {
 	struct ovl_lookup_data d = {.path = name, .next_layer = 1};
 	unsigned int cap = parent->nr_lower, i = 0;
@@ -794,6 +802,9 @@ int ovl_lookup_real(struct ovl_fs *ofs, struct ovl_node *parent,
 			/* a directory above hides this non-directory */
 		} else if (!S_ISDIR(st.st_mode)) {
 			/* The top-most object; reached by name later. */
+			d.top = st;
+			d.top_layer = layer;
+			d.have_top = true;
 			r = 0;
 			if (S_ISREG(st.st_mode))
 				r = ovl_lookup_metacopy(ofs, lfd, nm, n, &d, at,
@@ -818,6 +829,11 @@ int ovl_lookup_real(struct ovl_fs *ofs, struct ovl_node *parent,
 			int fd;
 			char *red = NULL;
 
+			if (!type) {
+				d.top = st;
+				d.top_layer = layer;
+				d.have_top = true;
+			}
 			type = S_IFDIR;
 			r = ovl_lookup_add_lower(ofs, n, &cap, lfd, nm, layer);
 			fd = r == 0 ? n->lower[n->nr_lower - 1].fd : -1;
@@ -857,6 +873,13 @@ int ovl_lookup_real(struct ovl_fs *ofs, struct ovl_node *parent,
 	n->type = type;
 	/* Only a directory with an upper can hide lowers it does not have. */
 	n->opaque = S_ISDIR(type) && n->upper && !n->nr_lower;
+	if (ret_st) {
+		ret_st->st_mode = 0;
+		if (d.have_top) {
+			*ret_st = d.top;
+			ovl_node_attr(ofs, n, ret_st, d.top_layer);
+		}
+	}
 	*ret = n;
 	return 0;
 }
@@ -902,12 +925,13 @@ static void ovl_entry_fill(struct ovl_fs *ofs, struct ovl_node *node,
 
 /*
  * Hashes @n as (@parent, @name) with one lookup, or takes the node a
- * racing lookup hashed first (then @n is freed). Returns the node.
+ * racing lookup hashed first (then @n is freed and *@ret_hashed is
+ * false). Returns the node.
  */
 static struct ovl_node *ovl_node_hash_new(struct ovl_fs *ofs,
 					  struct ovl_node *parent,
 					  const char *name, struct ovl_node *n,
-					  bool replace)
+					  bool replace, bool *ret_hashed)
 {
 	struct ovl_node *old, *dead = NULL;
 
@@ -916,6 +940,7 @@ static struct ovl_node *ovl_node_hash_new(struct ovl_fs *ofs,
 	/* Another name of a hard-linked upper inode: the same node. */
 	if (!old && !replace && n->uino)
 		old = ovl_ihash_find(ofs, n->uino, n->type);
+	*ret_hashed = !old || replace;
 	if (old && !replace) {
 		old->nlookup++;
 		pthread_mutex_unlock(&ofs->tree_lock);
@@ -991,10 +1016,11 @@ int ovl_do_lookup(struct ovl_fs *ofs, struct ovl_node *parent, const char *name,
 		  struct fuse_entry_param *e)
 {
 	struct ovl_node *n = ovl_hash_get(ofs, parent, name, true);
-	int r;
+	bool hashed = false;
+	int r = 0;
 
 	if (!n) {
-		r = ovl_lookup_real(ofs, parent, name, &n);
+		r = ovl_lookup_real(ofs, parent, name, &n, &e->attr);
 		if (r < 0)
 			return r;
 		n->name = strdup(name);
@@ -1002,9 +1028,11 @@ int ovl_do_lookup(struct ovl_fs *ofs, struct ovl_node *parent, const char *name,
 			ovl_node_free(n);
 			return -ENOMEM;
 		}
-		n = ovl_node_hash_new(ofs, parent, name, n, false);
+		n = ovl_node_hash_new(ofs, parent, name, n, false, &hashed);
 	}
-	r = ovl_node_stat(ofs, n, &e->attr);
+	/* A new node: the lookup's own stat describes it. */
+	if (!hashed || !e->attr.st_mode)
+		r = ovl_node_stat(ofs, n, &e->attr);
 	if (r < 0) {
 		ovl_op_forget_one(ofs, n, 1);
 		return r;
@@ -1018,50 +1046,54 @@ int ovl_do_lookup(struct ovl_fs *ofs, struct ovl_node *parent, const char *name,
  * @ofs: the mount
  * @parent: its merged parent
  * @name: its name
- * @upper_fd: O_PATH fd of the new upper object; owned by the node now
- * @opaque: it is an opaque directory
+ * @pufd: the parent's upper directory, where the object was made
+ * @dir: the object is a directory (new directories are opaque)
  * @e: entry to fill; the node gets one kernel lookup
  *
  * Any node previously hashed under @name is unhashed: the name now
  * means the new object.
  *
- * Return: 0 or -errno (@upper_fd is closed then).
+ * Return: 0 or -errno.
  */
 int ovl_node_install(struct ovl_fs *ofs, struct ovl_node *parent,
-		     const char *name, int upper_fd, bool opaque,
+		     const char *name, int pufd, bool dir,
 		     struct fuse_entry_param *e)
 {
 	struct ovl_node *n;
-	struct stat st;
-	int r;
+	bool hashed;
+	int ufd = -1;
 
-	if (fstatat(upper_fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) <
-	    0) {
-		r = -errno;
-		close(upper_fd);
+	/* Non-directories are reached by name; see ovl_real_get(). */
+	if (dir) {
+		ufd = openat(pufd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (ufd < 0)
+			return -errno;
+	}
+	if (fstatat(dir ? ufd : pufd, dir ? "" : name, &e->attr,
+		    AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0 ||
+	    S_ISDIR(e->attr.st_mode) != dir) {
+		int r = S_ISDIR(e->attr.st_mode) != dir ? -EIO : -errno;
+
+		if (ufd >= 0)
+			close(ufd);
 		return r;
 	}
-	n = ovl_node_alloc(st.st_mode & S_IFMT, 0);
+	n = ovl_node_alloc(e->attr.st_mode & S_IFMT, 0);
 	if (n)
 		n->name = strdup(name);
 	if (!n || !n->name) {
-		close(upper_fd);
+		if (ufd >= 0)
+			close(ufd);
 		if (n)
 			ovl_node_free(n);
 		return -ENOMEM;
 	}
-	if (S_ISDIR(st.st_mode))
-		n->upper_fd = upper_fd;
-	else
-		close(upper_fd); /* reached by name; see ovl_real_get() */
+	n->upper_fd = ufd;
 	n->upper = true;
-	n->opaque = opaque || S_ISDIR(st.st_mode);
-	n = ovl_node_hash_new(ofs, parent, name, n, true);
-	r = ovl_node_stat(ofs, n, &e->attr);
-	if (r < 0) {
-		ovl_op_forget_one(ofs, n, 1);
-		return r;
-	}
+	n->opaque = dir;
+	n->no_caps = 1; /* nothing new has a file capability */
+	n = ovl_node_hash_new(ofs, parent, name, n, true, &hashed);
+	ovl_node_attr(ofs, n, &e->attr, 0);
 	ovl_entry_fill(ofs, n, e);
 	return 0;
 }
@@ -1612,7 +1644,7 @@ ino_t ovl_node_dino_dir(struct ovl_fs *ofs, struct ovl_node *dir,
 		return ino;
 	free(red);
 	*ret_redirected = true;
-	if (ovl_lookup_real(ofs, dir, name, &n) == 0) {
+	if (ovl_lookup_real(ofs, dir, name, &n, NULL) == 0) {
 		ino = ovl_node_lower_dino(ofs, n, ino);
 		ovl_node_free(n);
 	}

@@ -79,7 +79,8 @@ void ovl_node_put(struct ovl_fs *ofs, struct ovl_node *node);
 char *ovl_node_name(struct ovl_fs *ofs, struct ovl_node *node,
 		    struct ovl_node **ret_parent);
 int ovl_lookup_real(struct ovl_fs *ofs, struct ovl_node *parent,
-		    const char *name, struct ovl_node **ret);
+		    const char *name, struct ovl_node **ret,
+		    struct stat *ret_st);
 int ovl_do_lookup(struct ovl_fs *ofs, struct ovl_node *parent, const char *name,
 		  struct fuse_entry_param *e);
 void ovl_node_unhash(struct ovl_fs *ofs, struct ovl_node *node);
@@ -89,7 +90,7 @@ int ovl_node_entry(struct ovl_fs *ofs, struct ovl_node *node,
 struct ovl_node *ovl_node_find(struct ovl_fs *ofs, struct ovl_node *parent,
 			       const char *name);
 int ovl_node_install(struct ovl_fs *ofs, struct ovl_node *parent,
-		     const char *name, int upper_fd, bool opaque,
+		     const char *name, int pufd, bool dir,
 		     struct fuse_entry_param *e);
 void ovl_node_move(struct ovl_fs *ofs, struct ovl_node *node,
 		   struct ovl_node *newparent, const char *newname);
@@ -143,6 +144,8 @@ int ovl_set_impure(struct ovl_fs *ofs, int dir_fd);
 
 /* inode.c */
 
+void ovl_node_attr(struct ovl_fs *ofs, struct ovl_node *node, struct stat *st,
+		   unsigned int layer);
 int ovl_node_stat(struct ovl_fs *ofs, struct ovl_node *node, struct stat *st);
 int ovl_kill_suidgid(int fd);
 void ovl_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
