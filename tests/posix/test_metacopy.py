@@ -248,3 +248,32 @@ def test_metacopy_fill_under_readers(tmp_path):
         assert read(p) == data + b"+" * 10
     assert not bad, f"reads that were not the data: sizes {bad}"
     assert MC not in upper_xattrs(os.path.join(upper, "big"))
+
+
+@pytest.mark.parametrize("case", ["over-dir", "bottom-layer", "bad-redirect"])
+def test_metacopy_bad_on_disk(tmp_path, case):
+    """Hand-made metacopy marks with no data behind them (over a lower
+    directory, in the only layer, with a redirect to nothing): EIO with a
+    log line for that name, never its sparse content; the mount and its
+    other files keep working."""
+    testlib.require_daemon()
+    base = str(tmp_path)
+    lower = os.path.join(base, "l0")
+    upper = os.path.join(base, "upper")
+    L.build(lower, {"ok": "fine\n", "own/": Dir(), "mv": "data\n"})
+    os.makedirs(upper)
+    mc = {MC: b""}
+    if case == "over-dir":
+        L.build(upper, {"own": File(size=4096, xattrs=mc)})
+    elif case == "bottom-layer":
+        L.build(lower, {"solo": File(size=4096, xattrs=mc)})
+    else:
+        L.build(upper, {"own2": File(size=5, xattrs={
+            **mc, "trusted.overlay.redirect": b"/nowhere"})})
+    name = {"over-dir": "own", "bottom-layer": "solo"}.get(case, "own2")
+    with testlib.ErrovlMount(base, lowers=[lower], upper=upper,
+                             work=os.path.join(base, "work")) as m:
+        assert read(os.path.join(m.mnt, name)) == "E:EIO"
+        assert read(os.path.join(m.mnt, "ok")) == b"fine\n"
+        assert read(os.path.join(m.mnt, "mv")) == b"data\n"
+    assert "has no data in the lower layers" in m.log()
