@@ -149,10 +149,32 @@ static off_t ovl_copy_range(int src, int dst, off_t off, off_t end, char **buf)
 }
 
 /*
+ * The next data extent [*@data, *@hole) of @src at or after @off, up to
+ * @size. Returns false when only a hole is left. Without SEEK_DATA,
+ * everything left is data.
+ */
+static bool ovl_copy_extent(int src, off_t off, off_t size, off_t *data,
+			    off_t *hole)
+{
+	*data = lseek(src, off, SEEK_DATA);
+	if (*data < 0) {
+		if (errno == ENXIO)
+			return false;
+		*data = off;
+		*hole = size;
+		return true;
+	}
+	*hole = lseek(src, *data, SEEK_HOLE);
+	if (*hole < 0 || *hole > size)
+		*hole = size;
+	return true;
+}
+
+/*
  * Copies @size bytes of @src to the empty or sparse @dst: a clone where
  * the filesystem can (tried until it says it cannot), else the data
  * extents only, so sparse files stay sparse. @dense: @src has no holes
- * (its blocks cover its size), so extents need not be looked up.
+ * (its blocks cover its size): one range, no extent lookups.
  */
 static int ovl_copy_data(struct ovl_fs *ofs, int src, int dst, off_t size,
 			 bool dense)
@@ -173,23 +195,15 @@ static int ovl_copy_data(struct ovl_fs *ofs, int src, int dst, off_t size,
 			__atomic_store_n(&ofs->no_clone, true,
 					 __ATOMIC_RELAXED);
 	}
-	while (off < size) {
-		data = dense ? off : lseek(src, off, SEEK_DATA);
-		if (dense) {
-			hole = size;
-		} else if (data < 0) {
-			if (errno == ENXIO)
-				break; /* only a hole is left */
-			/* No SEEK_DATA: copy everything. */
-			data = off;
-			hole = size;
-		} else {
-			hole = lseek(src, data, SEEK_HOLE);
-			if (hole < 0)
-				hole = size;
-		}
-		if (hole > size)
-			hole = size;
+	if (dense) {
+		r = ovl_copy_range(src, dst, 0, size, &buf);
+		free(buf);
+		if (r < 0)
+			return (int)r;
+		/* A source that shrank: the size still is @size. */
+		return r < size && ftruncate(dst, size) < 0 ? -errno : 0;
+	}
+	while (off < size && ovl_copy_extent(src, off, size, &data, &hole)) {
 		r = ovl_copy_range(src, dst, data, hole, &buf);
 		if (r < 0)
 			break;
@@ -198,10 +212,21 @@ static int ovl_copy_data(struct ovl_fs *ofs, int src, int dst, off_t size,
 	free(buf);
 	if (r < 0)
 		return (int)r;
-	/* Sets the size: a trailing hole, or a source that shrank. */
-	if (!dense || r < size)
-		return ftruncate(dst, size) < 0 ? -errno : 0;
-	return 0;
+	/* Sets the size, trailing hole included. */
+	return ftruncate(dst, size) < 0 ? -errno : 0;
+}
+
+/* Copies the @size bytes of a metacopy @node's lower data to @dst. */
+static int ovl_copy_lower_data(struct ovl_fs *ofs, struct ovl_node *node,
+			       int dst, off_t size)
+{
+	int sfd = ovl_node_open_data(node, O_RDONLY), r;
+
+	if (sfd < 0)
+		return sfd;
+	r = ovl_copy_data(ofs, sfd, dst, size, false);
+	close(sfd);
+	return r;
 }
 
 /* One copy-up in progress (ovl_copy_up_one()). */
@@ -220,8 +245,7 @@ static int ovl_copy_up_create(struct ovl_fs *ofs, struct ovl_node *node,
 			      struct ovl_copy *c, bool data)
 {
 	const struct stat *st = &c->st;
-	char p[OVL_PROC_PATH_MAX], target[PATH_MAX + 1];
-	int sfd, r = 0;
+	char target[PATH_MAX + 1];
 	ssize_t n;
 
 	switch (st->st_mode & S_IFMT) {
@@ -249,15 +273,10 @@ static int ovl_copy_up_create(struct ovl_fs *ofs, struct ovl_node *node,
 		return -errno;
 	if (!data || !st->st_size)
 		return 0;
-	if (!node->metacopy)
-		return ovl_copy_data(ofs, c->src, c->tmp_fd, st->st_size,
-				     st->st_blocks * 512 >= st->st_size);
-	sfd = open(ovl_proc_path(p, node->data_fd), O_RDONLY | O_CLOEXEC);
-	if (sfd < 0)
-		return -errno;
-	r = ovl_copy_data(ofs, sfd, c->tmp_fd, st->st_size, false);
-	close(sfd);
-	return r;
+	if (node->metacopy)
+		return ovl_copy_lower_data(ofs, node, c->tmp_fd, st->st_size);
+	return ovl_copy_data(ofs, c->src, c->tmp_fd, st->st_size,
+			     st->st_blocks * 512 >= st->st_size);
 }
 
 /*
@@ -380,18 +399,14 @@ static int ovl_copy_up_fill_data(struct ovl_fs *ofs, struct ovl_node *node,
 				 int ufd, const struct stat *st)
 {
 	struct timespec tv[2] = {st->st_atim, st->st_mtim};
-	char p[OVL_PROC_PATH_MAX], caps[256];
+	char caps[256];
 	ssize_t ncaps;
 	struct stat now;
-	int sfd, r;
+	int r;
 
 	/* Writing drops security.capability (and set-id bits for some). */
 	ncaps = fgetxattr(ufd, "security.capability", caps, sizeof(caps));
-	sfd = open(ovl_proc_path(p, node->data_fd), O_RDONLY | O_CLOEXEC);
-	if (sfd < 0)
-		return -errno;
-	r = ovl_copy_data(ofs, sfd, ufd, st->st_size, false);
-	close(sfd);
+	r = ovl_copy_lower_data(ofs, node, ufd, st->st_size);
 	if (r == 0 && ncaps > 0 &&
 	    fsetxattr(ufd, "security.capability", caps, ncaps, 0) < 0)
 		r = -errno;

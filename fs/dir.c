@@ -151,16 +151,12 @@ static int ovl_new_at(struct ovl_fs *ofs, fuse_req_t req,
 		r = symlinkat(nw->link, dirfd, nm);
 		break;
 	case S_IFREG:
-		if (nw->tmpfile)
-			fd = openat(dirfd, nm,
-				    (nw->open_flags & ~(O_TRUNC | O_CREAT)) |
-					    O_TMPFILE | O_CLOEXEC,
-				    mode);
-		else
-			fd = openat(dirfd, nm,
-				    (nw->open_flags & ~O_TRUNC) | O_CREAT |
-					    O_EXCL | O_CLOEXEC,
-				    mode);
+		fd = openat(
+			dirfd, nm,
+			(nw->open_flags & ~(O_TRUNC | O_CREAT)) |
+				(nw->tmpfile ? O_TMPFILE : O_CREAT | O_EXCL) |
+				O_CLOEXEC,
+			mode);
 		r = fd < 0 ? -1 : 0;
 		break;
 	default:

@@ -175,13 +175,10 @@ static int ovl_open_data(struct ovl_fs *ofs, struct ovl_node *node,
 			 const struct fuse_file_info *fi, unsigned int *layer,
 			 struct stat *st)
 {
-	char p[OVL_PROC_PATH_MAX];
-	int fd;
+	int fd = ovl_node_open_data(node, ovl_open_flags(ofs, fi->flags));
 
-	fd = open(ovl_proc_path(p, node->data_fd),
-		  ovl_open_flags(ofs, fi->flags));
 	if (fd < 0)
-		return -errno;
+		return fd;
 	if (fstat(fd, st) < 0) {
 		close(fd);
 		return -errno;

@@ -31,22 +31,17 @@ void ovl_node_attr(struct ovl_fs *ofs, struct ovl_node *node, struct stat *st,
 		   unsigned int layer)
 {
 	/*
-	 * A merged directory keeps the inode number of its top-most lower
-	 * part (the kernel's copy-up origin): copy-up must not change it.
+	 * A copied-up object keeps the inode number of its lower origin,
+	 * a merged directory that of its top-most lower part (the kernel's
+	 * copy-up origin): copy-up must not change it.
 	 */
 	if (!S_ISDIR(node->type) && layer == 0 && node->origin_ino) {
 		st->st_ino = node->origin_ino;
 		layer = node->origin_layer;
-	} else if (S_ISDIR(node->type) && layer == 0 && node->nr_lower) {
-		struct stat lst;
-
-		if (fstatat(node->lower[0].fd, "", &lst,
-			    AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) == 0) {
-			st->st_ino = lst.st_ino;
-			layer = node->lower[0].layer;
-		}
 	}
 	st->st_ino = ovl_compose_ino(ofs, layer, st->st_ino);
+	if (layer == 0)
+		st->st_ino = ovl_node_lower_dino(ofs, node, st->st_ino);
 	if (S_ISDIR(node->type) &&
 	    node->nr_lower + (ovl_node_upper(node) >= 0) > 1)
 		st->st_nlink = 1;

@@ -146,6 +146,21 @@ static uint32_t ovl_loop_u32(const struct fuse_buf *b, size_t off)
 	return v;
 }
 
+/* The opcode of the request in @b, or 0 when its header is not in memory. */
+static uint32_t ovl_loop_opcode(const struct fuse_buf *b, size_t len)
+{
+	if (b->flags & FUSE_BUF_IS_FD || len < OVL_IN_ARG)
+		return 0;
+	return ovl_loop_u32(b, OVL_IN_OPCODE);
+}
+
+/* Whether the request in @b (@len bytes) has @bit in its u32 at @off. */
+static bool ovl_loop_bit(const struct fuse_buf *b, size_t len, size_t off,
+			 uint32_t bit)
+{
+	return len >= off + 4 && (ovl_loop_u32(b, off) & bit);
+}
+
 static bool ovl_loop_node_upper(struct ovl_fs *ofs, const struct fuse_buf *b)
 {
 	uint64_t id;
@@ -163,12 +178,9 @@ static bool ovl_loop_node_upper(struct ovl_fs *ofs, const struct fuse_buf *b)
 static bool ovl_loop_is_slow(struct ovl_fs *ofs, const struct fuse_buf *b,
 			     size_t len)
 {
-	uint32_t op, flags;
+	uint32_t flags;
 
-	if (b->flags & FUSE_BUF_IS_FD || len < OVL_IN_ARG)
-		return false;
-	op = ovl_loop_u32(b, OVL_IN_OPCODE);
-	switch (op) {
+	switch (ovl_loop_opcode(b, len)) {
 	case OVL_OP_FSYNC:
 	case OVL_OP_FSYNCDIR:
 		/* A volatile mount answers from its error state alone. */
@@ -218,8 +230,7 @@ static void ovl_loop_tmpfile(struct fuse_buf *b, size_t len)
 {
 	uint32_t op = OVL_OP_CREATE;
 
-	if (b->flags & FUSE_BUF_IS_FD || len < OVL_IN_ARG ||
-	    ovl_loop_u32(b, OVL_IN_OPCODE) != OVL_OP_TMPFILE)
+	if (ovl_loop_opcode(b, len) != OVL_OP_TMPFILE)
 		return;
 	memcpy((char *)b->mem + OVL_IN_OPCODE, &op, sizeof(op));
 }
@@ -244,24 +255,16 @@ bool ovl_req_kill_suidgid(void)
 /* Whether the request in @b carries a kill flag. */
 static bool ovl_loop_kill_flag(const struct fuse_buf *b, size_t len)
 {
-	uint32_t op;
-
-	if (b->flags & FUSE_BUF_IS_FD || len < OVL_IN_ARG)
-		return false;
-	op = ovl_loop_u32(b, OVL_IN_OPCODE);
-	switch (op) {
+	switch (ovl_loop_opcode(b, len)) {
 	case OVL_OP_WRITE:
-		return len >= OVL_WRITE_FLAGS + 4 &&
-		       (ovl_loop_u32(b, OVL_WRITE_FLAGS) &
-			OVL_WRITE_KILL_SUIDGID);
+		return ovl_loop_bit(b, len, OVL_WRITE_FLAGS,
+				    OVL_WRITE_KILL_SUIDGID);
 	case OVL_OP_SETATTR:
-		return len >= OVL_SETATTR_VALID + 4 &&
-		       (ovl_loop_u32(b, OVL_SETATTR_VALID) &
-			OVL_FATTR_KILL_SUIDGID);
+		return ovl_loop_bit(b, len, OVL_SETATTR_VALID,
+				    OVL_FATTR_KILL_SUIDGID);
 	case OVL_OP_OPEN:
-		return len >= OVL_OPEN_OPEN_FLAGS + 4 &&
-		       (ovl_loop_u32(b, OVL_OPEN_OPEN_FLAGS) &
-			OVL_OPEN_KILL_SUIDGID);
+		return ovl_loop_bit(b, len, OVL_OPEN_OPEN_FLAGS,
+				    OVL_OPEN_KILL_SUIDGID);
 	default:
 		return false;
 	}
@@ -278,8 +281,7 @@ static void ovl_loop_note_init(struct ovl_fs *ofs, const struct fuse_buf *b,
 {
 	uint64_t flags;
 
-	if (b->flags & FUSE_BUF_IS_FD || len < OVL_INIT_FLAGS2 + 4 ||
-	    ovl_loop_u32(b, OVL_IN_OPCODE) != OVL_OP_INIT)
+	if (ovl_loop_opcode(b, len) != OVL_OP_INIT || len < OVL_INIT_FLAGS2 + 4)
 		return;
 	flags = ovl_loop_u32(b, OVL_INIT_FLAGS);
 	if (flags & OVL_INIT_EXT)

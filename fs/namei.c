@@ -370,6 +370,21 @@ bool ovl_node_has_upperdata(struct ovl_node *node)
 }
 
 /**
+ * ovl_node_open_data - open the lower data file of a metacopy node
+ * @node: a node found as a metacopy file (node->data_fd is open)
+ * @flags: open flags
+ *
+ * Return: a new fd (O_CLOEXEC), or -errno.
+ */
+int ovl_node_open_data(struct ovl_node *node, int flags)
+{
+	char p[OVL_PROC_PATH_MAX];
+	int fd = open(ovl_proc_path(p, node->data_fd), flags | O_CLOEXEC);
+
+	return fd < 0 ? -errno : fd;
+}
+
+/**
  * ovl_node_upper - the upper O_PATH fd of a directory node
  * @node: a directory node
  *
@@ -449,7 +464,6 @@ struct ovl_lookup_data {
 	unsigned int next_layer; /* where an absolute @path is walked next */
 	struct stat top; /* the top-most object found, in layer @top_layer */
 	unsigned int top_layer;
-	bool have_top;
 };
 
 /*
@@ -609,7 +623,8 @@ static int ovl_lookup_add_lower(struct ovl_fs *ofs, struct ovl_node *n,
  * component of d->path at @at) while looking up @n: a metacopy file
  * makes the lookup go on below, under the name or path its
  * overlay.redirect gives if it has one (the kernel's rules). Sets
- * n->metacopy. Returns 0 or -errno.
+ * n->metacopy. Returns 1 for a metacopy file, 0 for another, -EPERM
+ * with userxattr (never followed then, as redirects), or -errno.
  */
 static int ovl_lookup_metacopy(struct ovl_fs *ofs, int dirfd, const char *name,
 			       struct ovl_node *n, struct ovl_lookup_data *d,
@@ -625,6 +640,14 @@ static int ovl_lookup_metacopy(struct ovl_fs *ofs, int dirfd, const char *name,
 		n->no_caps = no_caps; /* of the file that gives the metadata */
 	if (!metacopy)
 		return 0;
+	/* As the kernel: the layers' owner could plant user.overlay.* */
+	if (ofs->config.userxattr) {
+		ovl_log(LOG_ERR,
+			"refusing to follow the metacopy file '%s' "
+			"(userxattr): EPERM",
+			name);
+		return -EPERM;
+	}
 	fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -637,7 +660,7 @@ static int ovl_lookup_metacopy(struct ovl_fs *ofs, int dirfd, const char *name,
 		r = ovl_lookup_redirect(d, at, strlen(name), red);
 	}
 	close(fd);
-	return r < 0 ? r : 0;
+	return r < 0 ? r : 1;
 }
 
 /*
@@ -661,20 +684,15 @@ static int ovl_lookup_data_file(struct ovl_fs *ofs, int lfd, const char *name,
 	}
 	if (!S_ISREG(st.st_mode))
 		return 1; /* a whiteout, directory or special file */
+	r = ovl_lookup_metacopy(ofs, lfd, name, n, d, at, layer);
+	if (r != 0)
+		return r < 0 ? r : 0; /* another metacopy: go on below */
 	fd = openat(lfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	r = ovl_is_metacopy(ofs, fd, name);
-	if (r == 0) {
-		n->data_fd = fd;
-		n->data_layer = layer;
-		return 1;
-	}
-	close(fd);
-	if (r < 0)
-		return r;
-	r = ovl_lookup_metacopy(ofs, lfd, name, n, d, at, layer);
-	return r < 0 ? r : 0;
+	n->data_fd = fd;
+	n->data_layer = layer;
+	return 1;
 }
 
 /* The upper part of a lookup: fills @n, sets *type and @d. */
@@ -694,7 +712,6 @@ static int ovl_lookup_upper(struct ovl_fs *ofs, int ufd, const char *name,
 		return -ENOENT;
 	n->upper = true;
 	d->top = st;
-	d->have_top = true;
 	*type = st.st_mode & S_IFMT;
 	if (!S_ISDIR(*type)) {
 		if (st.st_nlink > 1)
@@ -704,7 +721,8 @@ static int ovl_lookup_upper(struct ovl_fs *ofs, int ufd, const char *name,
 			       &n->origin_layer);
 		if (!S_ISREG(*type))
 			return 0;
-		return ovl_lookup_metacopy(ofs, ufd, name, n, d, 0, 0);
+		r = ovl_lookup_metacopy(ofs, ufd, name, n, d, 0, 0);
+		return r < 0 ? r : 0;
 	}
 	n->upper_fd = openat(ufd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (n->upper_fd < 0)
@@ -727,7 +745,7 @@ static int ovl_lookup_upper(struct ovl_fs *ofs, int ufd, const char *name,
  * @name: the name
  * @ret: a new, unhashed node (nlookup 0, no parent yet)
  * @ret_st: if not NULL, the merged attributes of the object as the
- *          lookup found it (st_mode 0 if it could not tell)
+ *          lookup found it
  *
  * Directories renamed with redirect_dir=on carry a redirect: their
  * lower parts are found under the name or absolute path it gives
@@ -761,6 +779,7 @@ int ovl_lookup_real(struct ovl_fs *ofs, struct ovl_node *parent,
 	while (r == 0 && !d.stop) {
 		int lfd, walked = -1;
 		unsigned int layer, slot = 0;
+		mode_t was = type;
 		size_t at = 0;
 		const char *nm;
 
@@ -802,13 +821,10 @@ int ovl_lookup_real(struct ovl_fs *ofs, struct ovl_node *parent,
 			/* a directory above hides this non-directory */
 		} else if (!S_ISDIR(st.st_mode)) {
 			/* The top-most object; reached by name later. */
-			d.top = st;
-			d.top_layer = layer;
-			d.have_top = true;
-			r = 0;
-			if (S_ISREG(st.st_mode))
-				r = ovl_lookup_metacopy(ofs, lfd, nm, n, &d, at,
-							layer);
+			r = S_ISREG(st.st_mode)
+				    ? ovl_lookup_metacopy(ofs, lfd, nm, n, &d,
+							  at, layer)
+				    : 0;
 			n->lower[0].fd = -1;
 			n->lower[0].layer = layer;
 			n->nr_lower = 1;
@@ -823,17 +839,12 @@ int ovl_lookup_real(struct ovl_fs *ofs, struct ovl_node *parent,
 				n->origin_layer = layer;
 			}
 			type = st.st_mode & S_IFMT;
-			if (r == 0 && !n->metacopy)
-				r = 1;
+			if (r >= 0)
+				r = !r; /* stop, unless its data is below */
 		} else {
 			int fd;
 			char *red = NULL;
 
-			if (!type) {
-				d.top = st;
-				d.top_layer = layer;
-				d.have_top = true;
-			}
 			type = S_IFDIR;
 			r = ovl_lookup_add_lower(ofs, n, &cap, lfd, nm, layer);
 			fd = r == 0 ? n->lower[n->nr_lower - 1].fd : -1;
@@ -848,6 +859,10 @@ int ovl_lookup_real(struct ovl_fs *ofs, struct ovl_node *parent,
 			}
 			if (opaque)
 				r = 1;
+		}
+		if (!was && type) {
+			d.top = st; /* the first object found */
+			d.top_layer = layer;
 		}
 		if (walked >= 0)
 			close(walked);
@@ -874,11 +889,8 @@ int ovl_lookup_real(struct ovl_fs *ofs, struct ovl_node *parent,
 	/* Only a directory with an upper can hide lowers it does not have. */
 	n->opaque = S_ISDIR(type) && n->upper && !n->nr_lower;
 	if (ret_st) {
-		ret_st->st_mode = 0;
-		if (d.have_top) {
-			*ret_st = d.top;
-			ovl_node_attr(ofs, n, ret_st, d.top_layer);
-		}
+		*ret_st = d.top;
+		ovl_node_attr(ofs, n, ret_st, d.top_layer);
 	}
 	*ret = n;
 	return 0;
@@ -925,8 +937,8 @@ static void ovl_entry_fill(struct ovl_fs *ofs, struct ovl_node *node,
 
 /*
  * Hashes @n as (@parent, @name) with one lookup, or takes the node a
- * racing lookup hashed first (then @n is freed and *@ret_hashed is
- * false). Returns the node.
+ * racing lookup hashed first (then @n is freed and *@ret_hashed, if
+ * given, is false). Returns the node.
  */
 static struct ovl_node *ovl_node_hash_new(struct ovl_fs *ofs,
 					  struct ovl_node *parent,
@@ -940,7 +952,8 @@ static struct ovl_node *ovl_node_hash_new(struct ovl_fs *ofs,
 	/* Another name of a hard-linked upper inode: the same node. */
 	if (!old && !replace && n->uino)
 		old = ovl_ihash_find(ofs, n->uino, n->type);
-	*ret_hashed = !old || replace;
+	if (ret_hashed)
+		*ret_hashed = !old || replace;
 	if (old && !replace) {
 		old->nlookup++;
 		pthread_mutex_unlock(&ofs->tree_lock);
@@ -1031,7 +1044,7 @@ int ovl_do_lookup(struct ovl_fs *ofs, struct ovl_node *parent, const char *name,
 		n = ovl_node_hash_new(ofs, parent, name, n, false, &hashed);
 	}
 	/* A new node: the lookup's own stat describes it. */
-	if (!hashed || !e->attr.st_mode)
+	if (!hashed)
 		r = ovl_node_stat(ofs, n, &e->attr);
 	if (r < 0) {
 		ovl_op_forget_one(ofs, n, 1);
@@ -1060,7 +1073,6 @@ int ovl_node_install(struct ovl_fs *ofs, struct ovl_node *parent,
 		     struct fuse_entry_param *e)
 {
 	struct ovl_node *n;
-	bool hashed;
 	int ufd = -1;
 
 	/* Non-directories are reached by name; see ovl_real_get(). */
@@ -1092,7 +1104,7 @@ int ovl_node_install(struct ovl_fs *ofs, struct ovl_node *parent,
 	n->upper = true;
 	n->opaque = dir;
 	n->no_caps = 1; /* nothing new has a file capability */
-	n = ovl_node_hash_new(ofs, parent, name, n, true, &hashed);
+	n = ovl_node_hash_new(ofs, parent, name, n, true, NULL);
 	ovl_node_attr(ofs, n, &e->attr, 0);
 	ovl_entry_fill(ofs, n, e);
 	return 0;
@@ -1582,9 +1594,17 @@ ino_t ovl_node_dino(struct ovl_fs *ofs, struct ovl_node *dir, const char *name,
 	return oino ? ovl_compose_ino(ofs, layer, oino) : ino;
 }
 
-/* Composed inode number of the top-most lower part of directory @n. */
-static ino_t ovl_node_lower_dino(struct ovl_fs *ofs, struct ovl_node *n,
-				 ino_t ino)
+/**
+ * ovl_node_lower_dino - the inode number a directory with lower parts
+ * shows
+ * @ofs: the mount
+ * @n: the node
+ * @ino: what to show otherwise
+ *
+ * Return: the composed inode number of the top-most lower part of
+ * directory @n, or @ino when @n is no such directory.
+ */
+ino_t ovl_node_lower_dino(struct ovl_fs *ofs, struct ovl_node *n, ino_t ino)
 {
 	struct stat st;
 

@@ -35,7 +35,6 @@ bool ovl_xattr_is_private(struct ovl_fs *ofs, const char *name);
 int ovl_xattr_escape(struct ovl_fs *ofs, const char *name,
 		     char buf[OVL_XATTR_NAME_MAX]);
 int ovl_get_opaque(struct ovl_fs *ofs, int fd, int *ret_opaque);
-int ovl_is_metacopy(struct ovl_fs *ofs, int fd, const char *name);
 int ovl_file_xattrs(struct ovl_fs *ofs, int dirfd, const char *name,
 		    int *ret_metacopy, int *ret_no_caps);
 int ovl_get_redirect(struct ovl_fs *ofs, int fd, const char *name, char **ret);
@@ -72,6 +71,7 @@ struct ovl_node *ovl_node(fuse_req_t req, fuse_ino_t ino);
 fuse_ino_t ovl_node_ino(struct ovl_fs *ofs, struct ovl_node *node);
 bool ovl_node_has_upper(struct ovl_node *node);
 bool ovl_node_has_upperdata(struct ovl_node *node);
+int ovl_node_open_data(struct ovl_node *node, int flags);
 int ovl_node_upper(struct ovl_node *node);
 int ovl_node_real(struct ovl_node *node, unsigned int *ret_layer);
 void ovl_node_get(struct ovl_fs *ofs, struct ovl_node *node);
@@ -116,6 +116,7 @@ void ovl_node_inval_attr(struct ovl_fs *ofs, struct ovl_node *node);
 void ovl_node_removed(struct ovl_fs *ofs, struct ovl_node *node);
 ino_t ovl_node_dino(struct ovl_fs *ofs, struct ovl_node *dir, const char *name,
 		    unsigned char type, ino_t ino, int impure_fd);
+ino_t ovl_node_lower_dino(struct ovl_fs *ofs, struct ovl_node *n, ino_t ino);
 ino_t ovl_node_dino_dir(struct ovl_fs *ofs, struct ovl_node *dir,
 			const char *name, ino_t ino, int impure_fd,
 			bool *ret_redirected);

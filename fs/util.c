@@ -193,9 +193,14 @@ int ovl_get_opaque(struct ovl_fs *ofs, int fd, int *ret_opaque)
  * @ofs: the mount
  * @dirfd: O_PATH fd of its directory
  * @name: its name there
- * @ret_metacopy: 1 when it carries overlay.metacopy (ovl_is_metacopy())
+ * @ret_metacopy: 1 when it carries overlay.metacopy
  * @ret_no_caps: 1 when it has no security.capability, 0 when it has
  *               one or that is not known
+ *
+ * A metacopy file (written by kernel overlayfs with metacopy=on) has
+ * the owner, mode, times and size of the object but no data: that is
+ * in a lower layer. Its overlay.metacopy value is empty or a version
+ * byte with a digest (fs-verity), which errovl does not check.
  *
  * One listxattr() of the file itself (a symlink is not followed), which
  * lookups of regular files pay instead of opening each one.
@@ -239,34 +244,6 @@ int ovl_file_xattrs(struct ovl_fs *ofs, int dirfd, const char *name,
 			*ret_no_caps = 0;
 	}
 	return 0;
-}
-
-/**
- * ovl_is_metacopy - is a real regular file a metacopy file?
- * @ofs: the mount
- * @fd: O_PATH fd of the file
- * @name: its name, for the log
- *
- * A metacopy file (written by kernel overlayfs with metacopy=on) has
- * the owner, mode, times and size of the object but no data: that is
- * in a lower layer. Its overlay.metacopy value is empty or a version
- * byte with a digest (fs-verity), which errovl does not check.
- *
- * Return: 1 yes, 0 no, -errno (logged) when the mark cannot be read.
- */
-int ovl_is_metacopy(struct ovl_fs *ofs, int fd, const char *name)
-{
-	char x[64];
-	ssize_t n;
-
-	snprintf(x, sizeof(x), "%smetacopy", ofs->xattr_prefix);
-	n = ovl_getxattr_fd(fd, x, NULL, 0);
-	if (n >= 0)
-		return 1;
-	if (n == -ENODATA || n == -EOPNOTSUPP)
-		return 0;
-	ovl_log(LOG_ERR, "cannot read %s of '%s': %s", x, name, strerror(-n));
-	return (int)n;
 }
 
 /*

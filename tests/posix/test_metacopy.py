@@ -277,3 +277,24 @@ def test_metacopy_bad_on_disk(tmp_path, case):
         assert read(os.path.join(m.mnt, "ok")) == b"fine\n"
         assert read(os.path.join(m.mnt, "mv")) == b"data\n"
     assert "has no data in the lower layers" in m.log()
+
+
+def test_metacopy_not_followed_with_userxattr(tmp_path):
+    """With userxattr the layers' owner could plant user.overlay.metacopy
+    to show a lower file's data under an owner and mode of their choice:
+    as the kernel, errovl refuses such a file (EPERM, logged) instead of
+    following it, and serves the rest."""
+    testlib.require_daemon()
+    base = str(tmp_path)
+    lower = os.path.join(base, "l0")
+    upper = os.path.join(base, "upper")
+    L.build(lower, {"own": "lower data\n", "ok": "fine\n"})
+    L.build(upper, {"own": File(size=11, mode=0o666, xattrs={
+        "user.overlay.metacopy": b""})})
+    with testlib.ErrovlMount(base, lowers=[lower], upper=upper,
+                             work=os.path.join(base, "work"),
+                             opts=("userxattr",)) as m:
+        assert read(os.path.join(m.mnt, "own")) == "E:EPERM"
+        assert read(os.path.join(m.mnt, "ok")) == b"fine\n"
+    assert "refusing to follow the metacopy file 'own' (userxattr)" in \
+        m.log()
