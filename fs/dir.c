@@ -539,7 +539,8 @@ static int ovl_do_remove(struct ovl_fs *ofs, struct ovl_node *parent,
 		}
 	}
 	upper = victim->upper;
-	lower = ovl_lower_exists(ofs, parent, name);
+	/* Found below the upper: it is in a lower layer. */
+	lower = upper ? ovl_lower_exists(ofs, parent, name) : 1;
 	if (lower < 0) {
 		r = lower;
 		goto out_discard;

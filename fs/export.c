@@ -125,10 +125,10 @@ static const struct ovl_export_layer *ovl_export_layer_of(struct ovl_fs *ofs,
  */
 int ovl_set_impure(struct ovl_fs *ofs, int dir_fd)
 {
-	char p[OVL_PROC_PATH_MAX], name[64], v[2];
+	char name[64], v[2];
 
 	snprintf(name, sizeof(name), "%simpure", ofs->xattr_prefix);
-	if (getxattr(ovl_proc_path(p, dir_fd), name, v, sizeof(v)) == 1 &&
+	if (ovl_getxattr_at(dir_fd, ".", name, v, sizeof(v)) == 1 &&
 	    v[0] == 'y')
 		return 0;
 	return ovl_set_xattr(ofs, dir_fd, "impure", "y", 1);
@@ -251,18 +251,14 @@ static int ovl_origin_decode(struct ovl_fs *ofs, const unsigned char *fb,
 int ovl_origin_get(struct ovl_fs *ofs, int dirfd, const char *name, mode_t type,
 		   ino_t *ret_ino, unsigned int *ret_layer)
 {
-	char p[OVL_PROC_PATH_MAX + NAME_MAX + 2], xname[64];
 	unsigned char fb[OVL_FB_MAX];
+	char xname[64];
 	ssize_t n;
 
 	if (!ofs->export || S_ISDIR(type))
 		return 0;
 	snprintf(xname, sizeof(xname), "%sorigin", ofs->xattr_prefix);
-	ovl_proc_path(p, dirfd);
-	if (strlen(p) + strlen(name) + 2 > sizeof(p))
-		return 0;
-	strcat(strcat(p, "/"), name);
-	n = lgetxattr(p, xname, fb, sizeof(fb));
+	n = ovl_getxattr_at(dirfd, name, xname, fb, sizeof(fb));
 	if (n <= 0)
 		return 0;
 	return ovl_origin_decode(ofs, fb, (size_t)n, type, ret_ino, ret_layer);
@@ -278,11 +274,10 @@ int ovl_origin_get(struct ovl_fs *ofs, int dirfd, const char *name, mode_t type,
  */
 bool ovl_dir_impure(struct ovl_fs *ofs, int fd)
 {
-	char p[OVL_PROC_PATH_MAX], name[64], v[2];
+	char name[64], v[2];
 
 	if (!ofs->export)
 		return false;
 	snprintf(name, sizeof(name), "%simpure", ofs->xattr_prefix);
-	return getxattr(ovl_proc_path(p, fd), name, v, sizeof(v)) == 1 &&
-	       v[0] == 'y';
+	return ovl_getxattr_at(fd, ".", name, v, sizeof(v)) == 1 && v[0] == 'y';
 }

@@ -193,7 +193,7 @@ static int ovl_do_open(struct ovl_fs *ofs, struct ovl_node *node,
 	bool write =
 		(fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC);
 	struct ovl_handle *h;
-	unsigned int layer;
+	unsigned int layer = 0; /* set by both open helpers */
 	struct stat st;
 	int fd, r;
 

@@ -132,7 +132,6 @@ void ovl_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
  */
 int ovl_kill_suidgid(int fd)
 {
-	char p[OVL_PROC_PATH_MAX];
 	struct stat st;
 	mode_t m;
 
@@ -146,7 +145,7 @@ int ovl_kill_suidgid(int fd)
 	if (!(m & S_ISUID) || (m & S_IXGRP))
 		m &= ~(mode_t)S_ISGID;
 	m &= ~(mode_t)S_ISUID;
-	return chmod(ovl_proc_path(p, fd), m) < 0 ? -errno : 0;
+	return ovl_chmod_fd(fd, m);
 }
 
 static int ovl_do_truncate(struct ovl_fs *ofs, int ufd,
@@ -240,14 +239,14 @@ static int ovl_setattr_upper(struct ovl_fs *ofs, struct ovl_node *node, int ufd,
 			     struct stat *attr, int valid,
 			     struct fuse_file_info *fi)
 {
-	char p[OVL_PROC_PATH_MAX];
 	int r;
 
 	if (valid & FUSE_SET_ATTR_MODE) {
 		if (S_ISLNK(node->type))
 			return -EOPNOTSUPP;
-		if (chmod(ovl_proc_path(p, ufd), attr->st_mode & 07777) < 0)
-			return -errno;
+		r = ovl_chmod_fd(ufd, attr->st_mode & 07777);
+		if (r < 0)
+			return r;
 	}
 	if (valid & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
 		const struct ovl_config *c = &ofs->config;
@@ -286,8 +285,9 @@ static int ovl_setattr_upper(struct ovl_fs *ofs, struct ovl_node *node, int ufd,
 			tv[1].tv_nsec = UTIME_NOW;
 		else if (valid & FUSE_SET_ATTR_MTIME)
 			tv[1] = attr->st_mtim;
-		if (utimensat(AT_FDCWD, ovl_proc_path(p, ufd), tv, 0) < 0)
-			return -errno;
+		r = ovl_utimens_fd(ufd, tv);
+		if (r < 0)
+			return r;
 	}
 	return 0;
 }
