@@ -14,6 +14,8 @@ Namespace and skips
                                passthrough (root, CONFIG_FUSE_PASSTHROUGH).
     extra_opts()               $ERROVL_TEST_OPTS as a list: options every
                                errovl mount gets before its own.
+    daemon_wrapper()           $ERROVL_TEST_WRAPPER as a list: the command
+                               prefix every errovl daemon runs under.
 
 Mounts (context managers; they always clean up, even on failure)
     ErrovlMount(base, lowers=None, opts=(), upper=None, work=None,
@@ -57,7 +59,7 @@ k-ev = errovl volatile, k-et = upper on its own tmpfs).
 from .ns import private_mount_namespace, in_private_namespace
 from .skips import (require_root, require_fuse, require_kernel_overlay,
                     require_tools, require_daemon, errovl_binary, is_root,
-                    passthrough_expected, extra_opts)
+                    passthrough_expected, extra_opts, daemon_wrapper)
 from .mounts import (ErrovlMount, KernelOverlay, LoopExt4, umount, mounted_at,
                      DEFAULT_KERNEL_OPTS, wait_for_mount)
 from . import sysop

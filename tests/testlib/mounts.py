@@ -13,7 +13,7 @@ import pytest
 
 from . import sysop
 from .skips import require_daemon, require_kernel_overlay
-from .skips import extra_opts, require_root, require_tools
+from .skips import daemon_wrapper, extra_opts, require_root, require_tools
 
 DEFAULT_KERNEL_OPTS = ("redirect_dir=off", "index=off", "metacopy=off")
 
@@ -120,7 +120,8 @@ class ErrovlMount(_Layout):
 
     def argv(self):
         o = ",".join(self.layer_opts() + extra_opts() + self.opts)
-        return [self.binary, "-f", "-o", o] + self.extra_args + [self.mnt]
+        return (daemon_wrapper() + [self.binary, "-f", "-o", o] +
+                self.extra_args + [self.mnt])
 
     def log(self):
         """The daemon's stderr so far."""
@@ -230,7 +231,8 @@ class ErrovlMount(_Layout):
         still running after @timeout is unmounted and killed (status
         None).  Never leaves a mount behind."""
         binary = require_daemon()
-        p = subprocess.Popen([binary] + list(argv), stdin=subprocess.DEVNULL,
+        p = subprocess.Popen(daemon_wrapper() + [binary] + list(argv),
+                             stdin=subprocess.DEVNULL,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              env=env)
         status = None

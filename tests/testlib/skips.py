@@ -2,6 +2,7 @@
 """Skip helpers: each calls pytest.skip() with a clear reason."""
 import gzip
 import os
+import shlex
 import shutil
 
 import pytest
@@ -96,6 +97,13 @@ def extra_opts():
     ERROVL_TEST_OPTS=passthrough=0 runs them on the writeback cache."""
     return [o for o in os.environ.get("ERROVL_TEST_OPTS", "").split(",")
             if o]
+
+
+def daemon_wrapper():
+    """The command prefix from $ERROVL_TEST_WRAPPER (split like a shell
+    would) that every errovl daemon of the tests runs under, e.g.
+    "build/tests/fs/nosys 452,464,465" for a kernel without those calls."""
+    return shlex.split(os.environ.get("ERROVL_TEST_WRAPPER", ""))
 
 
 def passthrough_expected(opts=()):
