@@ -105,13 +105,18 @@ if [ -d build-asan ]; then
 	note "the xattr, opaque, metacopy and attribute tests as on kernels before 6.13"
 	# fchmodat2 (452), getxattrat (464), listxattrat (465) fail with
 	# ENOSYS: the daemon's /proc/self/fd fallbacks run instead.
-	ERROVL_TEST_WRAPPER="$top/build-asan/tests/fs/nosys 452,464,465" \
-		ERROVL_BUILD=$top/build-asan /usr/bin/python3 -m pytest -q -rs \
-		--junitxml="$out/pytest-oldkernel.xml" tests/fs/test_diff_dirs.py \
-		tests/fs/test_diff_xattr.py tests/fs/test_diff_redirect.py \
-		tests/posix/test_metacopy.py tests/posix/test_meta.py
-	rc=$?
-	[ $rc -eq 0 ] || [ $rc -eq 1 ] || [ $rc -eq 5 ] || fail_step "pytest (old kernel) exited $rc"
+	nosys=$top/build-asan/tests/fs/nosys
+	if ! "$nosys" 452 true 2>"$out/nosys.log"; then
+		echo "skipped: no seccomp filter here ($(cat "$out/nosys.log"))"
+	else
+		ERROVL_TEST_WRAPPER="$nosys 452,464,465" \
+			ERROVL_BUILD=$top/build-asan /usr/bin/python3 -m pytest -q -rs \
+			--junitxml="$out/pytest-oldkernel.xml" tests/fs/test_diff_dirs.py \
+			tests/fs/test_diff_xattr.py tests/fs/test_diff_redirect.py \
+			tests/posix/test_metacopy.py tests/posix/test_meta.py
+		rc=$?
+		[ $rc -eq 0 ] || [ $rc -eq 1 ] || [ $rc -eq 5 ] || fail_step "pytest (old kernel) exited $rc"
+	fi
 fi
 
 note "summary"
