@@ -327,12 +327,13 @@ static int ovl_copy_up_src(struct ovl_node *node, struct ovl_node *parent,
 	int flags = S_ISREG(node->type) && data && !node->metacopy
 			    ? O_RDONLY | O_NONBLOCK
 			    : O_PATH;
+	int fd;
 
 	if (node->lower_slot >= parent->nr_lower)
 		return -EIO;
-	flags |= O_NOFOLLOW | O_CLOEXEC;
-	flags = openat(parent->lower[node->lower_slot].fd, name, flags);
-	return flags < 0 ? -errno : flags;
+	fd = openat(parent->lower[node->lower_slot].fd, name,
+		    flags | O_NOFOLLOW | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
 }
 
 /*

@@ -467,13 +467,13 @@ struct ovl_lookup_data {
 };
 
 /*
- * Reads the redirect of the real directory @fd (ovl_get_redirect());
- * with redirect_dir=nofollow one met is an error, as in the kernel.
+ * Reads the redirect of @at in @dirfd (ovl_get_redirect()); with
+ * redirect_dir=nofollow one met is an error, as in the kernel.
  */
-static int ovl_lookup_get_redirect(struct ovl_fs *ofs, int fd, const char *name,
-				   char **ret)
+static int ovl_lookup_get_redirect(struct ovl_fs *ofs, int dirfd,
+				   const char *at, const char *name, char **ret)
 {
-	int r = ovl_get_redirect(ofs, fd, name, ret);
+	int r = ovl_get_redirect(ofs, dirfd, at, name, ret);
 
 	if (r < 0 || !*ret || ofs->config.redirect != OVL_REDIRECT_NOFOLLOW)
 		return r;
@@ -574,7 +574,7 @@ static int ovl_lookup_walk(struct ovl_fs *ofs, int root, bool bottom,
 			continue;
 		}
 		if (r == 0)
-			r = ovl_lookup_get_redirect(ofs, fd, comp, &red);
+			r = ovl_lookup_get_redirect(ofs, fd, ".", comp, &red);
 		if (r < 0)
 			break;
 		if (red) {
@@ -630,7 +630,7 @@ static int ovl_lookup_metacopy(struct ovl_fs *ofs, int dirfd, const char *name,
 			       struct ovl_node *n, struct ovl_lookup_data *d,
 			       size_t at, unsigned int layer)
 {
-	int fd, r, metacopy, no_caps;
+	int r, metacopy, no_caps;
 	char *red = NULL;
 
 	r = ovl_file_xattrs(ofs, dirfd, name, &metacopy, &no_caps);
@@ -648,18 +648,14 @@ static int ovl_lookup_metacopy(struct ovl_fs *ofs, int dirfd, const char *name,
 			name);
 		return -EPERM;
 	}
-	fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
 	n->metacopy = true;
 	d->stop = false;
-	r = ovl_lookup_get_redirect(ofs, fd, name, &red);
+	r = ovl_lookup_get_redirect(ofs, dirfd, name, name, &red);
 	if (r >= 0 && red) {
 		if (red[0] == '/')
 			d->next_layer = layer + 1;
 		r = ovl_lookup_redirect(d, at, strlen(name), red);
 	}
-	close(fd);
 	return r < 0 ? r : 1;
 }
 
@@ -732,7 +728,7 @@ static int ovl_lookup_upper(struct ovl_fs *ofs, int ufd, const char *name,
 		d->stop = true;
 		return r;
 	}
-	r = ovl_lookup_get_redirect(ofs, n->upper_fd, name, &n->redirect);
+	r = ovl_lookup_get_redirect(ofs, n->upper_fd, ".", name, &n->redirect);
 	if (r == 0 && n->redirect)
 		d->path = n->redirect;
 	return r;
@@ -851,7 +847,8 @@ int ovl_lookup_real(struct ovl_fs *ofs, struct ovl_node *parent,
 			if (r == 0 && layer < nr_layers)
 				r = ovl_get_opaque(ofs, fd, &opaque);
 			if (r == 0 && layer < nr_layers && !opaque)
-				r = ovl_lookup_get_redirect(ofs, fd, nm, &red);
+				r = ovl_lookup_get_redirect(ofs, fd, ".", nm,
+							    &red);
 			if (r == 0 && red) {
 				r = ovl_lookup_redirect(&d, at, strlen(nm),
 							red);
@@ -1658,7 +1655,7 @@ ino_t ovl_node_dino_dir(struct ovl_fs *ofs, struct ovl_node *dir,
 		    O_PATH | O_NOFOLLOW | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return ino;
-	r = ovl_get_redirect(ofs, fd, name, &red);
+	r = ovl_get_redirect(ofs, fd, ".", name, &red);
 	close(fd);
 	if (r < 0 || !red)
 		return ino;

@@ -42,7 +42,8 @@ int ovl_utimens_fd(int fd, const struct timespec tv[2]);
 int ovl_get_opaque(struct ovl_fs *ofs, int fd, int *ret_opaque);
 int ovl_file_xattrs(struct ovl_fs *ofs, int dirfd, const char *name,
 		    int *ret_metacopy, int *ret_no_caps);
-int ovl_get_redirect(struct ovl_fs *ofs, int fd, const char *name, char **ret);
+int ovl_get_redirect(struct ovl_fs *ofs, int dirfd, const char *at,
+		     const char *name, char **ret);
 int ovl_set_xattr(struct ovl_fs *ofs, int fd, const char *what,
 		  const void *value, size_t len);
 ino_t ovl_compose_ino(struct ovl_fs *ofs, unsigned int layer, ino_t ino);

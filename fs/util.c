@@ -173,8 +173,8 @@ static bool ovl_no_xattrat;
 
 /*
  * Whether an *xattrat() failure may succeed through /proc: the kernel
- * lacks the call, "." of a non-directory, or a directory the daemon
- * may not search (a /proc path does not need that).
+ * lacks the call, or @dirfd is a directory the daemon may not search
+ * (its /proc path does not need that).
  */
 static bool ovl_xattrat_retry(int err)
 {
@@ -182,13 +182,30 @@ static bool ovl_xattrat_retry(int err)
 		__atomic_store_n(&ovl_no_xattrat, true, __ATOMIC_RELAXED);
 		return true;
 	}
-	return err == ENOTDIR || err == EACCES;
+	return err == EACCES;
+}
+
+/*
+ * The /proc path of @name in @dirfd for the path-based xattr calls.
+ * Returns true when the path must be followed: /proc/self/fd/N, which
+ * "." means, is a symlink to @dirfd itself; a name is not followed.
+ */
+static bool ovl_xattr_proc_path(char p[OVL_PROC_PATH_MAX + NAME_MAX + 1],
+				int dirfd, const char *name)
+{
+	if (!strcmp(name, ".")) {
+		ovl_proc_path(p, dirfd);
+		return true;
+	}
+	snprintf(p, OVL_PROC_PATH_MAX + NAME_MAX + 1, "/proc/self/fd/%d/%s",
+		 dirfd, name);
+	return false;
 }
 
 /**
  * ovl_getxattr_at - read an xattr of a real object, not following symlinks
- * @dirfd: O_PATH fd of the directory holding the object, or of the
- *         object itself with @name "."
+ * @dirfd: O_PATH fd of the directory holding the object, or of a
+ *         directory itself with @name "."
  * @name: the object's name in @dirfd
  * @xname: the xattr
  * @buf: room for the value, or NULL with @size 0 to ask for its size
@@ -209,13 +226,9 @@ ssize_t ovl_getxattr_at(int dirfd, const char *name, const char *xname,
 		if (n >= 0 || !ovl_xattrat_retry(errno))
 			return n < 0 ? -errno : n;
 	}
-	/* /proc/self/fd/N itself is a symlink to follow; a name is not. */
-	if (!strcmp(name, ".")) {
-		n = getxattr(ovl_proc_path(p, dirfd), xname, buf, size);
-	} else {
-		snprintf(p, sizeof(p), "/proc/self/fd/%d/%s", dirfd, name);
-		n = lgetxattr(p, xname, buf, size);
-	}
+	n = ovl_xattr_proc_path(p, dirfd, name)
+		    ? getxattr(p, xname, buf, size)
+		    : lgetxattr(p, xname, buf, size);
 	return n < 0 ? -errno : n;
 }
 
@@ -239,18 +252,9 @@ ssize_t ovl_listxattr_at(int dirfd, const char *name, char *list, size_t size)
 		if (n >= 0 || !ovl_xattrat_retry(errno))
 			return n < 0 ? -errno : n;
 	}
-	if (!strcmp(name, ".")) {
-		n = listxattr(ovl_proc_path(p, dirfd), list, size);
-	} else {
-		snprintf(p, sizeof(p), "/proc/self/fd/%d/%s", dirfd, name);
-		n = llistxattr(p, list, size);
-	}
+	n = ovl_xattr_proc_path(p, dirfd, name) ? listxattr(p, list, size)
+						: llistxattr(p, list, size);
 	return n < 0 ? -errno : n;
-}
-
-static ssize_t ovl_getxattr_fd(int fd, const char *name, void *buf, size_t size)
-{
-	return ovl_getxattr_at(fd, ".", name, buf, size);
 }
 
 #ifndef __NR_fchmodat2
@@ -342,14 +346,14 @@ int ovl_get_opaque(struct ovl_fs *ofs, int fd, int *ret_opaque)
 	} else if (n != -ERANGE) {
 		return (int)n;
 	}
-	n = has_x ? ovl_getxattr_fd(fd, x, v, sizeof(v)) : -ENODATA;
+	n = has_x ? ovl_getxattr_at(fd, ".", x, v, sizeof(v)) : -ENODATA;
 	if (n < 0 && n != -ENODATA && n != -ERANGE && n != -EOPNOTSUPP)
 		return (int)n;
 	if (n > 0 && v[0] == 'y') {
 		*ret_opaque = 1;
 		return 0;
 	}
-	n = has_fovl ? ovl_getxattr_fd(fd, fovl, v, sizeof(v)) : -ENODATA;
+	n = has_fovl ? ovl_getxattr_at(fd, ".", fovl, v, sizeof(v)) : -ENODATA;
 	if (n > 0 && v[0] == 'y') {
 		*ret_opaque = 1;
 		return 0;
@@ -438,13 +442,15 @@ static int ovl_redirect_check(const char *p)
 }
 
 /**
- * ovl_get_redirect - read the overlay.redirect of a real directory
+ * ovl_get_redirect - read the overlay.redirect of a real object
  * @ofs: the mount
- * @fd: O_PATH fd of the directory
- * @name: its name, for the log
+ * @dirfd: O_PATH fd of a directory
+ * @at: the object's name in @dirfd, or "." for the directory itself
+ * @name: the object's name, for the log
  * @ret: a malloc'd copy, or NULL when it has none
  *
- * A redirect says where the lower parts of a renamed directory are:
+ * A redirect says where the lower parts of a renamed directory (or the
+ * data of a renamed metacopy file) are:
  * one name, looked up in the parent's lower directories instead of the
  * directory's own name, or an absolute path ("/a/b") looked up from
  * each lower layer's root. Anything else is refused (logged) with the
@@ -453,7 +459,8 @@ static int ovl_redirect_check(const char *p)
  * Return: 0, -EINVAL (a malformed redirect), -EACCES (a "." or ".."
  * component), -errno.
  */
-int ovl_get_redirect(struct ovl_fs *ofs, int fd, const char *name, char **ret)
+int ovl_get_redirect(struct ovl_fs *ofs, int dirfd, const char *at,
+		     const char *name, char **ret)
 {
 	char x[64], buf[PATH_MAX];
 	ssize_t n;
@@ -461,7 +468,7 @@ int ovl_get_redirect(struct ovl_fs *ofs, int fd, const char *name, char **ret)
 
 	*ret = NULL;
 	snprintf(x, sizeof(x), "%sredirect", ofs->xattr_prefix);
-	n = ovl_getxattr_fd(fd, x, buf, sizeof(buf) - 1);
+	n = ovl_getxattr_at(dirfd, at, x, buf, sizeof(buf) - 1);
 	if (n == -ENODATA || n == -EOPNOTSUPP)
 		return 0;
 	if (n < 0 && n != -ERANGE)

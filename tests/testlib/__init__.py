@@ -15,7 +15,8 @@ Namespace and skips
     extra_opts()               $ERROVL_TEST_OPTS as a list: options every
                                errovl mount gets before its own.
     daemon_wrapper()           $ERROVL_TEST_WRAPPER as a list: the command
-                               prefix every errovl daemon runs under.
+                               prefix ErrovlMount's (and volhelp's)
+                               daemons run under.
 
 Mounts (context managers; they always clean up, even on failure)
     ErrovlMount(base, lowers=None, opts=(), upper=None, work=None,

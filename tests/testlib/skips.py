@@ -101,8 +101,9 @@ def extra_opts():
 
 def daemon_wrapper():
     """The command prefix from $ERROVL_TEST_WRAPPER (split like a shell
-    would) that every errovl daemon of the tests runs under, e.g.
-    "build/tests/fs/nosys 452,464,465" for a kernel without those calls."""
+    would) that the errovl daemons of ErrovlMount and volhelp.Errovl run
+    under, e.g. "build/tests/fs/nosys 452,464,465" for a kernel without
+    those calls."""
     return shlex.split(os.environ.get("ERROVL_TEST_WRAPPER", ""))
 
 

@@ -187,6 +187,7 @@ class Errovl:
         fd, self.log = tempfile.mkstemp(prefix="errovl-log.", dir=self.layers.base)
         with os.fdopen(fd, "w") as f:
             self.proc = subprocess.Popen(
+                testlib.daemon_wrapper() +
                 [ERROVL, "-f", "-o", self.opts, self.layers.mnt],
                 stdin=subprocess.DEVNULL, stdout=f, stderr=f)
         end = time.monotonic() + WAIT
