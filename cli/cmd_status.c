@@ -28,6 +28,7 @@ struct cmd_status_view {
 	const char *mode; /* volatile, non-volatile */
 	const char *state; /* mounted, clean, failed */
 	const char *io; /* live mounts: how file data moves, else NULL */
+	const char *requests; /* live mounts: how requests arrive, else NULL */
 	int error; /* errno fsync returns (live volatile), 0 */
 	uint32_t error_count;
 	int first_errno, last_errno;
@@ -57,6 +58,8 @@ static void cmd_status_print(const struct cmd_status_view *v)
 	printf("  state:        %s\n", v->state);
 	if (v->io)
 		printf("  file I/O:     %s\n", v->io);
+	if (v->requests)
+		printf("  requests:     %s\n", v->requests);
 	printf("  errors:       %" PRIu32 "\n", v->error_count);
 	if (v->first_errno) {
 		printf("  first error:  %s (%s) at %s\n",
@@ -116,6 +119,8 @@ static void cmd_status_json(const struct cmd_status_view *v)
 	}
 	if (v->io)
 		printf(",\"io\":\"%s\"", v->io);
+	if (v->requests)
+		printf(",\"requests\":\"%s\"", v->requests);
 	printf(",\"error_count\":%" PRIu32, v->error_count);
 	cmd_status_json_err("first_error", v->first_errno, v->first_error_ns);
 	cmd_status_json_err("last_error", v->last_errno, v->last_error_ns);
@@ -163,6 +168,7 @@ static int cmd_status_live(const char *path, bool json)
 	v.mode =
 		st.flags & ERROVL_STATUS_VOLATILE ? "volatile" : "non-volatile";
 	v.state = "mounted";
+	v.requests = st.flags & ERROVL_STATUS_URING ? "io_uring" : "/dev/fuse";
 	v.io = st.flags & ERROVL_STATUS_PASSTHROUGH ? "passthrough"
 	       : st.flags & ERROVL_STATUS_WRITEBACK ? "writeback cache"
 						    : "write-through";

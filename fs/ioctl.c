@@ -74,6 +74,8 @@ static void ovl_ioctl_status(struct ovl_fs *ofs, struct errovl_status *st)
 		st->flags |= ERROVL_STATUS_PASSTHROUGH;
 	if (ofs->config.writeback)
 		st->flags |= ERROVL_STATUS_WRITEBACK;
+	if (ovl_uring_active(ofs->uring))
+		st->flags |= ERROVL_STATUS_URING;
 	if (!vol)
 		return;
 	st->flags |= ERROVL_STATUS_UPPER;

@@ -53,7 +53,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "ovl.h"
 
@@ -100,6 +99,8 @@ enum {
 #define OVL_INIT_FLAGS2 (OVL_IN_ARG + 16)
 #define OVL_INIT_OUT_FLAGS 12
 #define OVL_INIT_OUT_FLAGS2 32
+#define OVL_INIT_OUT_MAX_WRITE 20
+#define OVL_INIT_OUT_MAX_PAGES 28 /* u16 */
 #define OVL_INIT_OUT_DEPTH 36 /* max_stack_depth */
 /* Protocol flags libfuse 3.14 does not name. */
 #define OVL_HANDLE_KILLPRIV_V2 (1u << 28)
@@ -122,8 +123,9 @@ enum {
 #define OVL_LOOP_WORKERS 4
 
 struct ovl_work {
-	struct fuse_buf buf; /* owns buf.mem */
+	struct fuse_buf buf; /* owns buf.mem, unless from a ring entry */
 	size_t len; /* bytes of the request in buf */
+	struct ovl_uring_ent *ent; /* the ring entry it came in, or NULL */
 	struct ovl_work *next;
 };
 
@@ -136,6 +138,7 @@ struct ovl_loop {
 	bool stop; /* protected by lock */
 	unsigned int pending; /* queued or running work; atomic */
 	uint64_t spin_ns; /* current polling window (reader only) */
+	unsigned int nr_workers;
 };
 
 static uint32_t ovl_loop_u32(const struct fuse_buf *b, size_t off)
@@ -313,53 +316,86 @@ static ssize_t ovl_io_read(int fd, void *buf, size_t len, void *userdata)
  * Adds to the INIT reply in @p (struct fuse_init_out, @len bytes) what
  * libfuse 3.14 cannot: FUSE_HANDLE_KILLPRIV_V2 when the kernel offered
  * it, FUSE_PASSTHROUGH when ovl_op_init() chose it (with the stack
- * depth of errovl's files, one above the upper filesystem's). libfuse
- * built the reply in memory of its own, which is writable.
+ * depth of errovl's files, one above the upper filesystem's), and
+ * FUSE_OVER_IO_URING when the kernel offered it and the rings are set
+ * up. libfuse built the reply in memory of its own, which is writable.
+ * Returns the payload size the ring entries need, 0 without io_uring.
  */
-static void ovl_loop_patch_init(struct ovl_fs *ofs, char *p, size_t len)
+static size_t ovl_loop_patch_init(struct ovl_fs *ofs, char *p, size_t len)
 {
-	uint32_t flags, flags2, depth = 1;
+	uint32_t flags, flags2 = 0, depth = 1, max_write;
+	uint16_t max_pages;
+	bool ext = len >= OVL_INIT_OUT_DEPTH + 4;
+	size_t payload = 0;
 
 	memcpy(&flags, p + OVL_INIT_OUT_FLAGS, sizeof(flags));
+	if (ext)
+		memcpy(&flags2, p + OVL_INIT_OUT_FLAGS2, sizeof(flags2));
 	if (ofs->init_flags & OVL_HANDLE_KILLPRIV_V2) {
 		flags |= OVL_HANDLE_KILLPRIV_V2;
 		ovl_dbg(ofs, "init: FUSE_HANDLE_KILLPRIV_V2 on");
 	}
-	if (ofs->passthrough && len >= OVL_INIT_OUT_DEPTH + 4) {
-		flags |= OVL_INIT_EXT;
-		memcpy(&flags2, p + OVL_INIT_OUT_FLAGS2, sizeof(flags2));
+	if (ofs->passthrough && ext) {
 		flags2 |= OVL_PASSTHROUGH2;
-		memcpy(p + OVL_INIT_OUT_FLAGS2, &flags2, sizeof(flags2));
 		memcpy(p + OVL_INIT_OUT_DEPTH, &depth, sizeof(depth));
 		ovl_dbg(ofs, "init: FUSE_PASSTHROUGH on");
 	}
+	if (ofs->uring && ext && (ofs->init_flags & OVL_FUSE_OVER_IO_URING)) {
+		flags2 |= (uint32_t)(OVL_FUSE_OVER_IO_URING >> 32);
+		/* The kernel's max_payload_sz; at least 32 pages. */
+		memcpy(&max_write, p + OVL_INIT_OUT_MAX_WRITE,
+		       sizeof(max_write));
+		memcpy(&max_pages, p + OVL_INIT_OUT_MAX_PAGES,
+		       sizeof(max_pages));
+		payload = (size_t)(max_pages > 32 ? max_pages : 32) * 4096;
+		if (payload < max_write)
+			payload = max_write;
+		ovl_dbg(ofs, "init: FUSE_OVER_IO_URING on");
+	}
+	if (flags2)
+		flags |= OVL_INIT_EXT;
+	if (ext)
+		memcpy(p + OVL_INIT_OUT_FLAGS2, &flags2, sizeof(flags2));
 	memcpy(p + OVL_INIT_OUT_FLAGS, &flags, sizeof(flags));
+	return payload;
 }
 
 /*
  * Every reply and notification goes out here: the INIT reply and the
- * replies to opens that pass through get what libfuse cannot write.
+ * replies to opens that pass through get what libfuse cannot write,
+ * and a reply to a request that came in a ring entry goes back in it.
  */
 static ssize_t ovl_io_writev(int fd, struct iovec *iov, int count,
 			     void *userdata)
 {
 	struct ovl_fs *ofs = userdata;
+	size_t uring_payload = 0;
 	uint64_t unique;
 	int32_t error;
+	ssize_t res;
 
 	/* struct fuse_out_header: len (4), error (4), unique (8) */
-	if (count < 2 || iov[0].iov_len != 16)
-		return writev(fd, iov, count);
-	memcpy(&error, (char *)iov[0].iov_base + 4, sizeof(error));
-	memcpy(&unique, (char *)iov[0].iov_base + 8, sizeof(unique));
-	if (__atomic_load_n(&ofs->init_pending, __ATOMIC_ACQUIRE) &&
-	    unique == ofs->init_unique && error == 0 &&
-	    iov[1].iov_len >= OVL_INIT_OUT_FLAGS + 4) {
-		ovl_loop_patch_init(ofs, iov[1].iov_base, iov[1].iov_len);
-		__atomic_store_n(&ofs->init_pending, false, __ATOMIC_RELAXED);
+	if (count >= 2 && iov[0].iov_len == 16) {
+		memcpy(&error, (char *)iov[0].iov_base + 4, sizeof(error));
+		memcpy(&unique, (char *)iov[0].iov_base + 8, sizeof(unique));
+		if (__atomic_load_n(&ofs->init_pending, __ATOMIC_ACQUIRE) &&
+		    unique == ofs->init_unique && error == 0 &&
+		    iov[1].iov_len >= OVL_INIT_OUT_FLAGS + 4) {
+			uring_payload = ovl_loop_patch_init(
+				ofs, iov[1].iov_base, iov[1].iov_len);
+			__atomic_store_n(&ofs->init_pending, false,
+					 __ATOMIC_RELAXED);
+		}
+		ovl_passthrough_patch(unique, error, &iov[count - 1]);
 	}
-	ovl_passthrough_patch(unique, error, &iov[count - 1]);
-	return writev(fd, iov, count);
+	res = ovl_uring_reply(iov, count);
+	if (res != -ENOENT)
+		return res;
+	res = writev(fd, iov, count);
+	/* The kernel holds requests until the entries are registered. */
+	if (uring_payload && res >= 0)
+		ovl_uring_start(ofs->uring, uring_payload);
+	return res;
 }
 
 static ssize_t ovl_io_splice(int fdin, off_t *offin, int fdout, off_t *offout,
@@ -393,15 +429,25 @@ static void *ovl_loop_worker(void *arg)
 		pthread_mutex_unlock(&l->lock);
 		if (!w)
 			return NULL; /* stop, and nothing left */
-		ovl_loop_process(l, &w->buf, w->len);
+		if (w->ent) {
+			ovl_uring_begin(w->ent);
+			ovl_loop_process(l, &w->buf, w->len);
+			ovl_uring_end(w->ent);
+		} else {
+			ovl_loop_process(l, &w->buf, w->len);
+			free(w->buf.mem);
+		}
 		__atomic_sub_fetch(&l->pending, 1, __ATOMIC_RELEASE);
-		free(w->buf.mem);
 		free(w);
 	}
 }
 
-/* Hands @b to a worker; on success @b is reset for the next read. */
-static int ovl_loop_queue(struct ovl_loop *l, struct fuse_buf *b, size_t len)
+/*
+ * Hands @b (from ring entry @ent, or NULL) to a worker; on success @b
+ * is reset for the next read.
+ */
+static int ovl_loop_queue(struct ovl_loop *l, struct fuse_buf *b, size_t len,
+			  struct ovl_uring_ent *ent)
 {
 	struct ovl_work *w = malloc(sizeof(*w));
 
@@ -409,6 +455,7 @@ static int ovl_loop_queue(struct ovl_loop *l, struct fuse_buf *b, size_t len)
 		return -ENOMEM;
 	w->buf = *b;
 	w->len = len;
+	w->ent = ent;
 	w->next = NULL;
 	memset(b, 0, sizeof(*b));
 	__atomic_add_fetch(&l->pending, 1, __ATOMIC_RELAXED);
@@ -423,12 +470,30 @@ static int ovl_loop_queue(struct ovl_loop *l, struct fuse_buf *b, size_t len)
 	return 0;
 }
 
-static uint64_t ovl_loop_now_ns(void)
+/**
+ * ovl_loop_uring_request - answer a request that came in a ring entry
+ * @loop: the loop (struct ovl_loop)
+ * @e: the entry, answered through ovl_uring_end()
+ * @b: the request, in @e's buffers
+ * @len: its length
+ *
+ * Like a request read from /dev/fuse: answered here when quick, else
+ * by a worker.
+ *
+ * Context: the queue thread of @e (uring.c).
+ */
+void ovl_loop_uring_request(void *loop, struct ovl_uring_ent *e,
+			    struct fuse_buf *b, size_t len)
 {
-	struct timespec ts;
+	struct ovl_loop *l = loop;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	ovl_loop_tmpfile(b, len);
+	if (l->nr_workers && ovl_loop_is_slow(l->ofs, b, len) &&
+	    ovl_loop_queue(l, b, len, e) == 0)
+		return;
+	ovl_uring_begin(e);
+	ovl_loop_process(l, b, len);
+	ovl_uring_end(e);
 }
 
 /*
@@ -462,7 +527,7 @@ static void ovl_loop_adapt(struct ovl_loop *l, uint64_t slept)
 static int ovl_loop_receive(struct ovl_loop *l, struct fuse_buf *b)
 {
 	struct pollfd pfd = {.fd = fuse_session_fd(l->se), .events = POLLIN};
-	uint64_t until = ovl_loop_now_ns() + l->spin_ns, t;
+	uint64_t until = ovl_now_ns() + l->spin_ns, t;
 	bool spun;
 	int res;
 
@@ -470,15 +535,17 @@ static int ovl_loop_receive(struct ovl_loop *l, struct fuse_buf *b)
 		res = fuse_session_receive_buf(l->se, b);
 		if (res != -EAGAIN)
 			return res;
-		t = ovl_loop_now_ns();
-		spun = !__atomic_load_n(&l->pending, __ATOMIC_ACQUIRE);
+		t = ovl_now_ns();
+		/* With io_uring only FORGET and INTERRUPT come here. */
+		spun = !__atomic_load_n(&l->pending, __ATOMIC_ACQUIRE) &&
+		       !ovl_uring_active(l->ofs->uring);
 		if (t < until && spun)
 			continue;
 		if (poll(&pfd, 1, -1) < 0 && errno == EINTR)
 			return -EINTR;
 		if (spun && l->ofs->config.spin_us)
-			ovl_loop_adapt(l, ovl_loop_now_ns() - t);
-		until = ovl_loop_now_ns() + l->spin_ns;
+			ovl_loop_adapt(l, ovl_now_ns() - t);
+		until = ovl_now_ns() + l->spin_ns;
 	}
 }
 
@@ -507,8 +574,11 @@ int ovl_loop_run(struct ovl_fs *ofs, struct fuse_session *se)
 	for (; ofs->config.threaded && nr < OVL_LOOP_WORKERS; nr++)
 		if (ovl_thread_create(&tid[nr], ovl_loop_worker, &l) < 0)
 			break;
+	l.nr_workers = nr;
 	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
 		return -errno;
+	if (nr && ofs->config.uring)
+		ofs->uring = ovl_uring_create(ofs, &l, fd);
 	/* Without it the kernel keeps asking for capabilities: slower only. */
 	if (fuse_session_custom_io(se, &ovl_io, fd) != 0)
 		ovl_log(LOG_WARNING, "cannot install the request I/O hooks");
@@ -521,16 +591,19 @@ int ovl_loop_run(struct ovl_fs *ofs, struct fuse_session *se)
 		ovl_loop_tmpfile(&buf, (size_t)res);
 		/* Without a worker, or without memory: answer it here. */
 		if (!nr || !ovl_loop_is_slow(ofs, &buf, (size_t)res) ||
-		    ovl_loop_queue(&l, &buf, (size_t)res) < 0)
+		    ovl_loop_queue(&l, &buf, (size_t)res, NULL) < 0)
 			ovl_loop_process(&l, &buf, (size_t)res);
 	}
 	free(buf.mem);
+	ovl_uring_stop(ofs->uring);
 	pthread_mutex_lock(&l.lock);
 	l.stop = true;
 	pthread_cond_broadcast(&l.cond);
 	pthread_mutex_unlock(&l.lock);
 	while (nr)
 		pthread_join(tid[--nr], NULL);
+	ovl_uring_destroy(ofs->uring);
+	ofs->uring = NULL;
 	pthread_cond_destroy(&l.cond);
 	pthread_mutex_destroy(&l.lock);
 	fuse_session_reset(se);

@@ -53,6 +53,7 @@ int ovl_rm_tree_at(int dirfd, const char *name);
 struct ovl_fs *ovl_fs(fuse_req_t req);
 
 int ovl_thread_create(pthread_t *tid, void *(*fn)(void *), void *arg);
+uint64_t ovl_now_ns(void);
 
 /* passthrough.c */
 #define OVL_FUSE_PASSTHROUGH (1ull << 37) /* FUSE_PASSTHROUGH, INIT flag */
@@ -66,8 +67,23 @@ void ovl_passthrough_patch(uint64_t unique, int32_t error,
 			   const struct iovec *arg);
 
 /* loop.c */
+struct ovl_uring_ent;
 bool ovl_req_kill_suidgid(void);
 int ovl_loop_run(struct ovl_fs *ofs, struct fuse_session *se);
+void ovl_loop_uring_request(void *loop, struct ovl_uring_ent *e,
+			    struct fuse_buf *b, size_t len);
+
+/* uring.c */
+#define OVL_FUSE_OVER_IO_URING (1ull << 41) /* FUSE_OVER_IO_URING */
+struct ovl_uring *ovl_uring_create(struct ovl_fs *ofs, void *loop, int fuse_fd);
+void ovl_uring_start(struct ovl_uring *u, size_t payload);
+bool ovl_uring_active(struct ovl_uring *u);
+void ovl_uring_stop(struct ovl_uring *u);
+void ovl_uring_destroy(struct ovl_uring *u);
+void ovl_uring_begin(struct ovl_uring_ent *e);
+void ovl_uring_end(struct ovl_uring_ent *e);
+ssize_t ovl_uring_reply(const struct iovec *iov, int count);
+void *ovl_uring_payload(size_t size);
 
 /* namei.c */
 

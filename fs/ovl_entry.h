@@ -217,6 +217,11 @@ struct ovl_fs {
 	 */
 	bool passthrough;
 	bool passthrough_warned; /* a failed registration was logged */
+	/*
+	 * FUSE over io_uring (uring.c): the rings, set up by the loop
+	 * before the INIT; NULL without them.
+	 */
+	struct ovl_uring *uring;
 	bool debug; /* -d: trace every request */
 	bool foreground; /* -f: log to stderr, not syslog */
 

@@ -95,6 +95,7 @@ void ovl_config_init(struct ovl_config *cfg)
 	cfg->writeback = true;
 	cfg->passthrough = true;
 	cfg->threaded = true;
+	cfg->uring = true;
 	cfg->xino = true;
 	cfg->redirect = OVL_REDIRECT_OFF;
 	cfg->timeout = OVL_DEFAULT_TIMEOUT;
@@ -497,7 +498,8 @@ static int ovl_params_one(struct ovl_config *cfg, char *opt, char **ret_err)
 		return 0;
 	}
 	if ((!strcmp(opt, "fsync") || !strcmp(opt, "writeback") ||
-	     !strcmp(opt, "threaded") || !strcmp(opt, "passthrough")) &&
+	     !strcmp(opt, "threaded") || !strcmp(opt, "passthrough") ||
+	     !strcmp(opt, "uring")) &&
 	    v) {
 		if (ovl_params_bool(v, &b) < 0)
 			return ovl_params_err(ret_err, "bad value for %s: '%s'",
@@ -508,6 +510,8 @@ static int ovl_params_one(struct ovl_config *cfg, char *opt, char **ret_err)
 			cfg->writeback = b;
 		else if (opt[0] == 'p')
 			cfg->passthrough = b;
+		else if (opt[0] == 'u')
+			cfg->uring = b;
 		else
 			cfg->threaded = b;
 		return 0;

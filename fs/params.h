@@ -58,6 +58,7 @@ struct ovl_config {
 	bool writeback; /* -o writeback=0|1: FUSE writeback cache */
 	bool passthrough; /* -o passthrough=0|1: FUSE passthrough */
 	bool threaded; /* -o threaded=0|1: multi-threaded loop */
+	bool uring; /* -o uring=0|1: FUSE over io_uring when offered */
 	unsigned int spin_us; /* -o spin=US: reader stays awake (loop.c) */
 	bool xino; /* compose st_ino when layers span devices */
 	bool noacl; /* -o noacl: do not enforce POSIX ACLs */

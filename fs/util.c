@@ -27,6 +27,7 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ovl.h"
@@ -542,6 +543,19 @@ void ovl_tmpname(struct ovl_fs *ofs, char *buf, size_t len)
 	unsigned long long n = ++ofs->tmp_seq;
 
 	snprintf(buf, len, "#errovl.%d.%llx", (int)getpid(), n);
+}
+
+/**
+ * ovl_now_ns - the monotonic clock
+ *
+ * Return: CLOCK_MONOTONIC in nanoseconds.
+ */
+uint64_t ovl_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 /**

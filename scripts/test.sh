@@ -9,7 +9,8 @@
 #      POSIX, volatile and file differential tests once more with
 #      passthrough=0 (the writeback cache, which errovl uses where FUSE
 #      passthrough is not available), and the xattr and attribute tests
-#      with the system calls of Linux 6.6/6.13 failing (fallbacks).
+#      with the system calls of Linux 6.6/6.13 failing (fallbacks), and
+#      the filesystem, POSIX and volatile tests with FUSE over io_uring.
 # Tests that need root or /dev/fuse skip with a reason. The last line is the
 # summary: "total: N passed, N failed, N skipped".
 set -uo pipefail
@@ -116,6 +117,22 @@ if [ -d build-asan ]; then
 			tests/posix/test_metacopy.py tests/posix/test_meta.py
 		rc=$?
 		[ $rc -eq 0 ] || [ $rc -eq 1 ] || [ $rc -eq 5 ] || fail_step "pytest (old kernel) exited $rc"
+	fi
+	note "the filesystem, POSIX and volatile tests with requests through io_uring"
+	# The fuse module's enable_uring (Linux 6.14+) is off by default; it
+	# is switched on for this run only.
+	param=/sys/module/fuse/parameters/enable_uring
+	if [ ! -w "$param" ]; then
+		echo "skipped: no writable $param (needs root and CONFIG_FUSE_IO_URING)"
+	else
+		old_uring=$(cat "$param")
+		echo Y >"$param"
+		ERROVL_BUILD=$top/build-asan /usr/bin/python3 -m pytest -q -rs \
+			--junitxml="$out/pytest-uring.xml" tests/fs tests/posix \
+			tests/volatile
+		rc=$?
+		echo "$old_uring" >"$param"
+		[ $rc -eq 0 ] || [ $rc -eq 1 ] || [ $rc -eq 5 ] || fail_step "pytest (io_uring) exited $rc"
 	fi
 fi
 

@@ -59,6 +59,9 @@ PERF_RECORD=0
 STRACE=0
 STOP_AT=""
 NOFILE=""
+FUSE_URING=""
+URING_PARAM=/sys/module/fuse/parameters/enable_uring
+URING_OLD=""     # enable_uring before --fuse-uring changed it
 
 declare -A CFG_CMD CFG_VOL
 CFG_CMD[bare]=""
@@ -132,6 +135,9 @@ Options:
   --stop-at HH:MM       (UTC) do not start a run expected to end after this
   --nofile N            raise the open-file limit (soft and hard) of every
                         mount command to N; default: inherit it
+  --fuse-uring Y|N      set the fuse module's enable_uring (FUSE over
+                        io_uring, Linux 6.14+) for the run, restored at
+                        exit; default: leave it as it is
   -h, --help            this text
 Profiling options slow the daemon down: do not use their timings.
 Exit status: 0 all runs succeeded, 1 a run failed or setup failed, 2 usage.
@@ -171,7 +177,7 @@ while [ $# -gt 0 ]; do
 	--reps | --workloads | --configs | --errovl | --errovl-opts | --define | \
 		--storage | --scratch | --cache | --out | --src-tar | --big-mb | \
 		--fsync-n | --sqlite-n | --copyup-dirs | --rmtree-dir | --warm | \
-		--img-size | --stop-at | --nofile | --subset)
+		--img-size | --stop-at | --nofile | --subset | --fuse-uring)
 		fsb_need "$opt" $#
 		val=$2
 		shift 2
@@ -217,6 +223,10 @@ while [ $# -gt 0 ]; do
 	--img-size) IMG_SIZE=$val ;;
 	--quick) QUICK=1 ;;
 	--nofile) fsb_int "$opt" "$val" && NOFILE=$val ;;
+	--fuse-uring)
+		[[ $val == [YN] ]] || fsb_usage_err "--fuse-uring: expected Y or N, got '$val'"
+		FUSE_URING=$val
+		;;
 	--count-ops) COUNT_OPS=1 ;;
 	--perf-record) PERF_RECORD=1 ;;
 	--strace) STRACE=1 ;;
@@ -355,10 +365,18 @@ fsb_cleanup() {
 	if [ -n "$LOOP" ]; then
 		losetup -d "$LOOP" || fsb_log "could not detach $LOOP"
 	fi
+	if [ -n "$URING_OLD" ]; then
+		echo "$URING_OLD" >"$URING_PARAM" || fsb_log "could not restore $URING_PARAM"
+	fi
 	exit "$rc"
 }
 trap fsb_cleanup EXIT
 trap 'exit 130' INT TERM
+if [ -n "$FUSE_URING" ]; then
+	[ -w "$URING_PARAM" ] || fsb_die "--fuse-uring: no writable $URING_PARAM (needs root and CONFIG_FUSE_IO_URING)"
+	URING_OLD=$(cat "$URING_PARAM")
+	echo "$FUSE_URING" >"$URING_PARAM" || fsb_die "cannot write $URING_PARAM"
+fi
 
 # ------------------------------------------------------------------ storage
 fsb_prepare_tarball() {
@@ -809,6 +827,7 @@ fsb_meta() {
 		echo "copyup: $COPYUP_DIRS ($(wc -l <"$SRC/copyup.list") files)"
 		echo "rmtree: $RMTREE_DIR ($(find "$LOWER/$TOP/$RMTREE_DIR" | wc -l) entries)"
 		echo "open-file limit: $(ulimit -Sn) soft, $(ulimit -Hn) hard${NOFILE:+ (--nofile)}"
+		echo "fuse enable_uring: $(cat "$URING_PARAM" 2>/dev/null || echo absent)${FUSE_URING:+ (--fuse-uring)}"
 		echo "load at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 	} >"$OUT/meta.txt"
 	for c in $CONFIGS; do

@@ -37,6 +37,7 @@ extern "C" {
 #define ERROVL_STATUS_TEST_FAULTS (1u << 2) /* -o test_faults */
 #define ERROVL_STATUS_PASSTHROUGH (1u << 3) /* FUSE passthrough is on */
 #define ERROVL_STATUS_WRITEBACK (1u << 4) /* FUSE writeback cache is on */
+#define ERROVL_STATUS_URING (1u << 5) /* requests come through io_uring */
 
 #define ERROVL_STATUS_VERSION 1u
 

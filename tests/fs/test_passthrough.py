@@ -30,13 +30,7 @@ def _io(mnt):
 
 def _mount(tmp_path, opts=(), files=None, **kw):
     testlib.require_daemon()
-    lo = str(tmp_path / "l")
-    os.makedirs(lo, exist_ok=True)
-    for name, data in (files or {}).items():
-        with open(os.path.join(lo, name), "wb") as f:
-            f.write(data)
-    return testlib.ErrovlMount(str(tmp_path / "e"), lowers=[lo], opts=opts,
-                               **kw)
+    return testlib.errovl_with_files(tmp_path, opts, files, **kw)
 
 
 def _require_passthrough():

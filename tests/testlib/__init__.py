@@ -62,7 +62,7 @@ from .skips import (require_root, require_fuse, require_kernel_overlay,
                     require_tools, require_daemon, errovl_binary, is_root,
                     passthrough_expected, extra_opts, daemon_wrapper)
 from .mounts import (ErrovlMount, KernelOverlay, LoopExt4, umount, mounted_at,
-                     DEFAULT_KERNEL_OPTS, wait_for_mount)
+                     DEFAULT_KERNEL_OPTS, wait_for_mount, errovl_with_files)
 from . import sysop
 from . import layers
 
@@ -71,7 +71,7 @@ __all__ = [
     "require_fuse", "require_kernel_overlay", "require_tools",
     "require_daemon", "errovl_binary", "is_root", "passthrough_expected",
     "extra_opts",
-    "ErrovlMount",
+    "ErrovlMount", "errovl_with_files",
     "KernelOverlay", "LoopExt4", "umount", "DEFAULT_KERNEL_OPTS",
     "wait_for_mount", "sysop", "layers",
 ]

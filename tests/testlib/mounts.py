@@ -260,6 +260,18 @@ class ErrovlMount(_Layout):
         return status, err.decode(errors="replace"), was
 
 
+def errovl_with_files(base, opts=(), files=None, **kw):
+    """An ErrovlMount (not started) under @base whose one lower layer,
+    @base/l, holds @files (name: bytes)."""
+    lo = os.path.join(str(base), "l")
+    os.makedirs(lo, exist_ok=True)
+    for name, data in (files or {}).items():
+        with open(os.path.join(lo, name), "wb") as f:
+            f.write(data)
+    return ErrovlMount(os.path.join(str(base), "e"), lowers=[lo], opts=opts,
+                       **kw)
+
+
 class KernelOverlay(_Layout):
     """Kernel overlayfs with the same layout; umount (lazy fallback) on
     exit.  .errno is 0 after a successful mount; with check=False a
