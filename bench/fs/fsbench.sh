@@ -132,7 +132,8 @@ Options:
                         during each timed command -> fuse-ops.tsv
   --perf-record         perf record -g the daemon during each timed command
   --strace              strace -c -f the daemon during each timed command
-  --stop-at HH:MM       (UTC) do not start a run expected to end after this
+  --stop-at HH:MM       (UTC; tomorrow once passed) do not start a run
+                        expected to end after this
   --nofile N            raise the open-file limit (soft and hard) of every
                         mount command to N; default: inherit it
   --fuse-uring Y|N      set the fuse module's enable_uring (FUSE over
@@ -233,6 +234,9 @@ while [ $# -gt 0 ]; do
 	--stop-at)
 		[[ $val =~ ^([01][0-9]|2[0-3]):[0-5][0-9]$ ]] || fsb_usage_err "--stop-at: expected HH:MM, got '$val'"
 		STOP_AT=$val
+		# The next such time: today, or tomorrow once it has passed.
+		STOP_EPOCH=$(date -u -d "today $val" +%s)
+		[ "$STOP_EPOCH" -gt "$(date -u +%s)" ] || STOP_EPOCH=$((STOP_EPOCH + 86400))
 		;;
 	-h | --help)
 		fsb_usage
@@ -803,10 +807,7 @@ fsb_time_left() {
 		echo 999999
 		return
 	}
-	local now stop
-	now=$(date -u +%s)
-	stop=$(date -u -d "today $STOP_AT" +%s)
-	echo $((stop - now))
+	echo $((STOP_EPOCH - $(date -u +%s)))
 }
 
 fsb_meta() {
