@@ -37,6 +37,12 @@ def uring(request):
     if not os.path.exists(PARAM):
         pytest.skip("the fuse module has no io_uring support "
                     "(CONFIG_FUSE_IO_URING, Linux 6.14+)")
+    try:
+        with open("/proc/sys/kernel/io_uring_disabled") as f:
+            if f.read().strip() == "2":
+                pytest.skip("io_uring is disabled (kernel.io_uring_disabled=2)")
+    except FileNotFoundError:
+        pass
     with open(PARAM) as f:
         old = f.read().strip()
     want = getattr(request, "param", "Y")
