@@ -286,31 +286,6 @@ static int ovl_read_fd(struct ovl_fs *ofs, struct ovl_handle *h)
 	return fd;
 }
 
-/*
- * Answers a read from a ring entry (uring.c): the data goes straight
- * into the entry's payload buffer, which the reply then does not copy.
- */
-static void ovl_read_into_entry(fuse_req_t req, const struct fuse_buf *src,
-				size_t size)
-{
-	void *p = ovl_uring_payload(size);
-	struct fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
-	ssize_t n;
-
-	if (!p) {
-		/* Larger than an entry holds (not with the kernel's limits). */
-		buf.buf[0] = *src;
-		buf.buf[0].size = size;
-		fuse_reply_data(req, &buf, FUSE_BUF_NO_SPLICE);
-		return;
-	}
-	n = pread(src->fd, p, size, src->pos);
-	if (n < 0)
-		fuse_reply_err(req, errno);
-	else
-		fuse_reply_buf(req, p, (size_t)n);
-}
-
 /**
  * ovl_op_read - FUSE read: read through the real file (spliced)
  * @req: the request
@@ -326,18 +301,28 @@ void ovl_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 {
 	struct ovl_fs *ofs = ovl_fs(req);
 	struct fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
+	ssize_t n;
+	void *p;
 
 	ovl_dbg(ofs, "read(%lu, %zu, %lld)", (unsigned long)ino, size,
 		(long long)off);
 	buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
 	buf.buf[0].fd = ovl_read_fd(ofs, ovl_fh(fi));
 	buf.buf[0].pos = off;
-	/* A request from a ring entry: read into the entry, no splice. */
-	if (ovl_uring_payload(0)) {
-		ovl_read_into_entry(req, &buf.buf[0], size);
+	/* From a ring entry (uring.c): read into it, no copy in the reply. */
+	p = ovl_uring_payload(size);
+	if (p) {
+		n = pread(buf.buf[0].fd, p, size, off);
+		if (n < 0)
+			fuse_reply_err(req, errno);
+		else
+			fuse_reply_buf(req, p, (size_t)n);
 		return;
 	}
-	fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
+	/* A ring entry takes no splice (not that large a read anyway). */
+	fuse_reply_data(req, &buf,
+			ovl_uring_payload(0) ? FUSE_BUF_NO_SPLICE
+					     : FUSE_BUF_SPLICE_MOVE);
 }
 
 /**

@@ -306,6 +306,20 @@ static void ovl_loop_process(struct ovl_loop *l, struct fuse_buf *b, size_t len)
 	ovl_loop_kill = false;
 }
 
+/*
+ * Runs one request in this thread; one from ring entry @ent (or NULL)
+ * is answered into it and given back (uring.c).
+ */
+static void ovl_loop_answer(struct ovl_loop *l, struct fuse_buf *b, size_t len,
+			    struct ovl_uring_ent *ent)
+{
+	if (ent)
+		ovl_uring_begin(ent);
+	ovl_loop_process(l, b, len);
+	if (ent)
+		ovl_uring_end(ent);
+}
+
 static ssize_t ovl_io_read(int fd, void *buf, size_t len, void *userdata)
 {
 	(void)userdata;
@@ -429,14 +443,9 @@ static void *ovl_loop_worker(void *arg)
 		pthread_mutex_unlock(&l->lock);
 		if (!w)
 			return NULL; /* stop, and nothing left */
-		if (w->ent) {
-			ovl_uring_begin(w->ent);
-			ovl_loop_process(l, &w->buf, w->len);
-			ovl_uring_end(w->ent);
-		} else {
-			ovl_loop_process(l, &w->buf, w->len);
+		ovl_loop_answer(l, &w->buf, w->len, w->ent);
+		if (!w->ent)
 			free(w->buf.mem);
-		}
 		__atomic_sub_fetch(&l->pending, 1, __ATOMIC_RELEASE);
 		free(w);
 	}
@@ -470,6 +479,21 @@ static int ovl_loop_queue(struct ovl_loop *l, struct fuse_buf *b, size_t len,
 	return 0;
 }
 
+/*
+ * Answers the request in @b (from ring entry @ent, or NULL) here when
+ * it is quick, else hands it to a worker; without a worker, or without
+ * memory, it is answered here too.
+ */
+static void ovl_loop_dispatch(struct ovl_loop *l, struct fuse_buf *b,
+			      size_t len, struct ovl_uring_ent *ent)
+{
+	ovl_loop_tmpfile(b, len);
+	if (l->nr_workers && ovl_loop_is_slow(l->ofs, b, len) &&
+	    ovl_loop_queue(l, b, len, ent) == 0)
+		return;
+	ovl_loop_answer(l, b, len, ent);
+}
+
 /**
  * ovl_loop_uring_request - answer a request that came in a ring entry
  * @loop: the loop (struct ovl_loop)
@@ -477,23 +501,14 @@ static int ovl_loop_queue(struct ovl_loop *l, struct fuse_buf *b, size_t len,
  * @b: the request, in @e's buffers
  * @len: its length
  *
- * Like a request read from /dev/fuse: answered here when quick, else
- * by a worker.
+ * Like a request read from /dev/fuse.
  *
  * Context: the queue thread of @e (uring.c).
  */
 void ovl_loop_uring_request(void *loop, struct ovl_uring_ent *e,
 			    struct fuse_buf *b, size_t len)
 {
-	struct ovl_loop *l = loop;
-
-	ovl_loop_tmpfile(b, len);
-	if (l->nr_workers && ovl_loop_is_slow(l->ofs, b, len) &&
-	    ovl_loop_queue(l, b, len, e) == 0)
-		return;
-	ovl_uring_begin(e);
-	ovl_loop_process(l, b, len);
-	ovl_uring_end(e);
+	ovl_loop_dispatch(loop, b, len, e);
 }
 
 /*
@@ -588,11 +603,7 @@ int ovl_loop_run(struct ovl_fs *ofs, struct fuse_session *se)
 			continue;
 		if (res <= 0)
 			break;
-		ovl_loop_tmpfile(&buf, (size_t)res);
-		/* Without a worker, or without memory: answer it here. */
-		if (!nr || !ovl_loop_is_slow(ofs, &buf, (size_t)res) ||
-		    ovl_loop_queue(&l, &buf, (size_t)res, NULL) < 0)
-			ovl_loop_process(&l, &buf, (size_t)res);
+		ovl_loop_dispatch(&l, &buf, (size_t)res, NULL);
 	}
 	free(buf.mem);
 	ovl_uring_stop(ofs->uring);

@@ -117,11 +117,9 @@ struct ovl_uring_ent {
 	struct ovl_uring_queue *q;
 	struct ovl_uring_hdr *hdr;
 	char *payload; /* two pages after hdr; the request is built before it */
-	size_t map_len;
 	struct iovec iov[2];
 	uint64_t unique; /* of the request being answered */
 	bool replied; /* its reply is in the buffers */
-	bool dead; /* the kernel ended it (unmount) */
 	struct ovl_uring_ent *next; /* on the queue's done list */
 };
 
@@ -144,7 +142,6 @@ struct ovl_uring_queue {
 };
 
 struct ovl_uring {
-	struct ovl_fs *ofs;
 	void *loop; /* struct ovl_loop, for ovl_loop_uring_request() */
 	int fuse_fd;
 	unsigned int nr_queues;
@@ -294,8 +291,11 @@ static void ovl_uring_cmd(struct ovl_uring_ent *e, uint32_t op)
 	sqe->opcode = IORING_OP_URING_CMD;
 	sqe->fd = q->u->fuse_fd;
 	sqe->cmd_op = op;
-	sqe->addr = (uint64_t)(uintptr_t)e->iov;
-	sqe->len = 2;
+	if (op == OVL_URING_CMD_REGISTER) {
+		/* Read once, at submission: header and payload buffer. */
+		sqe->addr = (uint64_t)(uintptr_t)e->iov;
+		sqe->len = 2;
+	}
 	sqe->user_data = (uint64_t)(uintptr_t)e;
 	memcpy(sqe->cmd, &cmd, sizeof(cmd));
 }
@@ -496,7 +496,6 @@ static int ovl_uring_ents_init(struct ovl_uring_queue *q)
 		if (m == MAP_FAILED)
 			return -errno;
 		e->q = q;
-		e->map_len = len;
 		e->hdr = (struct ovl_uring_hdr *)m;
 		e->payload = m + 2 * OVL_URING_PAGE;
 		e->iov[0].iov_base = e->hdr;
@@ -513,7 +512,8 @@ static void ovl_uring_ents_free(struct ovl_uring_queue *q)
 
 	for (i = 0; i < OVL_URING_ENTS; i++)
 		if (q->ents[i].hdr)
-			munmap(q->ents[i].hdr, q->ents[i].map_len);
+			munmap(q->ents[i].hdr,
+			       2 * OVL_URING_PAGE + q->u->payload);
 }
 
 /* Tells ovl_uring_create() how setting up the ring went. */
@@ -615,7 +615,6 @@ static bool ovl_uring_complete(struct ovl_uring_queue *q, uint64_t tag, int res)
 				q->qid, strerror(-res));
 			__atomic_store_n(&u->active, false, __ATOMIC_RELEASE);
 		}
-		e->dead = true;
 		return --q->live > 0;
 	}
 	ovl_uring_request(q, e);
@@ -694,19 +693,43 @@ static bool ovl_uring_may_idle(void)
 	return d[CAP_SYS_NICE / 32].effective & (1u << (CAP_SYS_NICE % 32));
 }
 
+/* Reads the short text file @path into @buf (NUL-terminated). */
+static bool ovl_uring_read_sys(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, len - 1);
+
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	return true;
+}
+
+/*
+ * Whether the kernel will offer FUSE_OVER_IO_URING in the INIT: the
+ * fuse module's enable_uring (off by default). Read before the INIT so
+ * that no thread or ring is set up for nothing.
+ */
+static bool ovl_uring_offered(void)
+{
+	char buf[8];
+
+	return ovl_uring_read_sys("/sys/module/fuse/parameters/enable_uring",
+				  buf, sizeof(buf)) &&
+	       buf[0] == 'Y';
+}
+
 /* The number of possible CPUs: the kernel has one queue for each. */
 static unsigned int ovl_uring_nr_cpus(void)
 {
 	unsigned int lo, hi, max = 0;
 	char buf[256], *p = buf;
-	int fd = open("/sys/devices/system/cpu/possible", O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
 
-	if (fd >= 0)
-		close(fd);
-	if (n <= 0)
+	if (!ovl_uring_read_sys("/sys/devices/system/cpu/possible", buf,
+				sizeof(buf)))
 		return 0;
-	buf[n] = 0;
 	/* "0-3", "0,2-5": the highest number counts. */
 	while (*p) {
 		if (sscanf(p, "%u-%u", &lo, &hi) == 2)
@@ -727,21 +750,25 @@ static unsigned int ovl_uring_nr_cpus(void)
  * @fuse_fd: its /dev/fuse descriptor
  *
  * Starts one thread per possible CPU; each sets up its io_uring and
- * waits for ovl_uring_start(). Fails when any ring cannot be set up
- * (kernel without io_uring, io_uring_disabled, ...): then the mount
- * does not ask for FUSE_OVER_IO_URING.
+ * waits for ovl_uring_start(). Fails when the fuse module will not
+ * offer io_uring, or when any ring cannot be set up (kernel without
+ * io_uring, io_uring_disabled, ...): then the mount does not ask for
+ * FUSE_OVER_IO_URING.
  *
  * Return: the rings, or NULL.
  */
 struct ovl_uring *ovl_uring_create(struct ovl_fs *ofs, void *loop, int fuse_fd)
 {
-	struct ovl_uring *u = calloc(1, sizeof(*u));
-	unsigned int i, n = ovl_uring_nr_cpus();
+	struct ovl_uring *u;
+	unsigned int i, n;
 	int err;
 
+	if (!ovl_uring_offered())
+		return NULL;
+	u = calloc(1, sizeof(*u));
+	n = ovl_uring_nr_cpus();
 	if (!u || !n)
 		goto fail;
-	u->ofs = ofs;
 	u->loop = loop;
 	u->fuse_fd = fuse_fd;
 	u->nr_online = (unsigned int)sysconf(_SC_NPROCESSORS_ONLN);

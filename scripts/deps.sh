@@ -5,7 +5,8 @@
 set -euo pipefail
 
 pkgs=(
-	meson ninja-build pkg-config gcc clang clang-format libclang-rt-14-dev
+	meson ninja-build pkg-config gcc libc6-dev linux-libc-dev clang clang-format
+	libclang-rt-14-dev
 	libfuse3-dev fuse3 libcmocka-dev python3-pytest
 	e2fsprogs util-linux mount attr acl kmod sqlite3 git strace
 	rsync make fuse-overlayfs

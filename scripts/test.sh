@@ -126,12 +126,16 @@ if [ -d build-asan ]; then
 		echo "skipped: no writable $param (needs root and CONFIG_FUSE_IO_URING)"
 	else
 		old_uring=$(cat "$param")
+		# Restored also when the run is interrupted.
+		trap 'echo "$old_uring" >"$param"' EXIT
+		trap 'exit 130' INT TERM
 		echo Y >"$param"
 		ERROVL_BUILD=$top/build-asan /usr/bin/python3 -m pytest -q -rs \
 			--junitxml="$out/pytest-uring.xml" tests/fs tests/posix \
 			tests/volatile
 		rc=$?
 		echo "$old_uring" >"$param"
+		trap - EXIT INT TERM
 		[ $rc -eq 0 ] || [ $rc -eq 1 ] || [ $rc -eq 5 ] || fail_step "pytest (io_uring) exited $rc"
 	fi
 fi
