@@ -13,12 +13,15 @@
  * (lookup, getattr, create, release, an open or setattr that needs no
  * copy-up, a small read or write, fsync of a volatile mount, ...) is
  * answered by the reader itself, with no hand-over. A request that may
- * take long or block (fsync, a copy-up, rename, readdir, a blocking
- * lock, a large read, ioctl, ...) goes to a worker, and the reader goes
- * straight back to reading, so slow requests run in parallel with each
- * other and with the quick ones. A request whose data libfuse left in
- * its splice pipe is always answered by the reader: the pipe belongs to
- * that thread.
+ * take long or block (fsync, a copy-up, rename, the first listing of a
+ * merged directory, a blocking lock, a large read, ioctl, ...) goes to
+ * a worker, and the reader goes straight back to reading, so slow
+ * requests run in parallel with each other and with the quick ones.
+ * Listings of directories read from one real directory stay on the
+ * reader, bounded: it answers a READDIRPLUS with at most a few dozen
+ * entries (each one a lookup), and the kernel asks again for the rest.
+ * A request whose data libfuse left in its splice pipe is always
+ * answered by the reader: the pipe belongs to that thread.
  *
  * The decision reads only the request header and, for a few opcodes,
  * the fixed part of its argument; the node it names is live (the
@@ -86,8 +89,10 @@ enum {
 #define OVL_IN_UNIQUE 8
 #define OVL_IN_NODEID 16
 #define OVL_IN_ARG 40
-/* fuse_open_in.flags; fuse_read_in.size and fuse_write_in.size */
+/* fuse_open_in.flags; fuse_read_in.fh, .offset, .size; fuse_write_in.size */
 #define OVL_OPEN_FLAGS OVL_IN_ARG
+#define OVL_READ_FH OVL_IN_ARG
+#define OVL_READ_OFFSET (OVL_IN_ARG + 8)
 #define OVL_RW_SIZE (OVL_IN_ARG + 16)
 /* fuse_open_in.open_flags, fuse_write_in.write_flags, fuse_setattr_in.valid */
 #define OVL_OPEN_OPEN_FLAGS (OVL_IN_ARG + 4)
@@ -149,6 +154,24 @@ static uint32_t ovl_loop_u32(const struct fuse_buf *b, size_t off)
 	return v;
 }
 
+static uint64_t ovl_loop_u64(const struct fuse_buf *b, size_t off)
+{
+	uint64_t v;
+
+	memcpy(&v, (const char *)b->mem + off, sizeof(v));
+	return v;
+}
+
+/*
+ * The handle a read-like request names (fuse_read_in.fh): ours, from
+ * the open or opendir reply, and open while the request runs.
+ */
+static const struct ovl_handle *ovl_loop_handle(const struct fuse_buf *b)
+{
+	return (const struct ovl_handle *)(uintptr_t)ovl_loop_u64(b,
+								  OVL_READ_FH);
+}
+
 /* The opcode of the request in @b, or 0 when its header is not in memory. */
 static uint32_t ovl_loop_opcode(const struct fuse_buf *b, size_t len)
 {
@@ -194,11 +217,14 @@ static bool ovl_loop_is_slow(struct ovl_fs *ofs, const struct fuse_buf *b,
 	case OVL_OP_RENAME2:
 	case OVL_OP_LINK:
 	case OVL_OP_RMDIR:
-	case OVL_OP_READDIR:
-	case OVL_OP_READDIRPLUS:
 	case OVL_OP_FALLOCATE:
 	case OVL_OP_COPY_FILE_RANGE:
 		return true;
+	case OVL_OP_READDIR:
+	case OVL_OP_READDIRPLUS:
+		return len < OVL_RW_SIZE + 4 ||
+		       !ovl_dir_read_quick(ovl_loop_handle(b),
+					   ovl_loop_u64(b, OVL_READ_OFFSET));
 	case OVL_OP_READ:
 		return len < OVL_RW_SIZE + 4 ||
 		       ovl_loop_u32(b, OVL_RW_SIZE) > OVL_LOOP_INLINE_READ;
@@ -240,6 +266,22 @@ static void ovl_loop_tmpfile(struct fuse_buf *b, size_t len)
 
 /* The kill flag of the request this thread runs (ovl_loop_process()). */
 static __thread bool ovl_loop_kill;
+/* This thread is a worker (it may block; nobody waits behind it). */
+static __thread bool ovl_loop_worker_thread;
+
+/**
+ * ovl_req_may_block - may the request being answered take long?
+ *
+ * False on the thread that reads requests (or serves a ring queue):
+ * every request behind it waits, so handlers that can split their work
+ * (a listing: ovl_dir_read()) answer with a bounded part of it there.
+ *
+ * Return: true in a worker.
+ */
+bool ovl_req_may_block(void)
+{
+	return ovl_loop_worker_thread;
+}
 
 /**
  * ovl_req_kill_suidgid - must the request being answered clear set-id bits?
@@ -430,6 +472,7 @@ static void *ovl_loop_worker(void *arg)
 	struct ovl_loop *l = arg;
 	struct ovl_work *w;
 
+	ovl_loop_worker_thread = true;
 	for (;;) {
 		pthread_mutex_lock(&l->lock);
 		while (!l->head && !l->stop)

@@ -69,6 +69,7 @@ void ovl_passthrough_patch(uint64_t unique, int32_t error,
 /* loop.c */
 struct ovl_uring_ent;
 bool ovl_req_kill_suidgid(void);
+bool ovl_req_may_block(void);
 int ovl_loop_run(struct ovl_fs *ofs, struct fuse_session *se);
 void ovl_loop_uring_request(void *loop, struct ovl_uring_ent *e,
 			    struct fuse_buf *b, size_t len);
@@ -230,6 +231,7 @@ void ovl_op_releasedir(fuse_req_t req, fuse_ino_t ino,
 void ovl_op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
 		     struct fuse_file_info *fi);
 int ovl_dir_is_empty(struct ovl_fs *ofs, struct ovl_node *node);
+bool ovl_dir_read_quick(const struct ovl_handle *h, uint64_t off);
 void ovl_op_releasedir_handle(struct ovl_fs *ofs, struct ovl_handle *h);
 
 /* xattrs.c */

@@ -41,7 +41,10 @@ struct ovl_dirent {
 	bool merge; /* upper directory: the next layer may give its d_ino */
 };
 
-/* Per-handle readdir state; protected by lock. */
+/*
+ * Per-handle readdir state; protected by lock. dp and loaded are also
+ * read without it, atomically, as a hint (ovl_dir_read_quick()).
+ */
 struct ovl_dir {
 	pthread_mutex_t lock;
 	DIR *dp; /* streaming mode: the real directory */
@@ -72,7 +75,7 @@ static void ovl_dir_clear(struct ovl_dir *d)
 	d->ents = NULL;
 	d->set = NULL;
 	d->nr = d->cap = d->set_size = 0;
-	d->loaded = false;
+	__atomic_store_n(&d->loaded, false, __ATOMIC_RELAXED);
 }
 
 static int ovl_dir_set_grow(struct ovl_dir *d)
@@ -253,7 +256,7 @@ static int ovl_dir_load(struct ovl_fs *ofs, struct ovl_node *node,
 	if (r < 0)
 		ovl_dir_clear(d);
 	else
-		d->loaded = true;
+		__atomic_store_n(&d->loaded, true, __ATOMIC_RELAXED);
 	return r;
 }
 
@@ -376,6 +379,41 @@ static size_t ovl_dir_emit(fuse_req_t req, struct ovl_fs *ofs,
 	return n;
 }
 
+/*
+ * A READDIRPLUS answered by the thread that reads requests fills at most
+ * this many bytes, what getdents() of glibc asks for: 204 entries or
+ * fewer (an entry takes at least 160), each one a lookup. The kernel
+ * asks with the size of the caller's buffer (up to max_pages).
+ */
+#define OVL_DIR_INLINE_PLUS 32768
+
+/**
+ * ovl_dir_read_quick - can a listing be answered without blocking for long?
+ * @h: the directory handle the READDIR or READDIRPLUS names
+ * @off: the offset it asks for
+ *
+ * True when the listing comes from one real directory (at most one
+ * buffer of getdents) or from the merged listing already in memory;
+ * false when a merged directory must be read from every layer first
+ * (offset 0, or not read yet). ovl_dir_read() bounds the lookups of a
+ * READDIRPLUS answered on the reader. A hint read without the lock: a
+ * copy-up since opendir turns a streamed directory into a merged one
+ * at the next offset 0.
+ *
+ * Context: the request loop's dispatch, while the request is in flight
+ * (the kernel keeps @h open).
+ *
+ * Return: true when the reader may answer it.
+ */
+bool ovl_dir_read_quick(const struct ovl_handle *h, uint64_t off)
+{
+	if (!h->dir)
+		return false;
+	if (__atomic_load_n(&h->dir->dp, __ATOMIC_RELAXED))
+		return true;
+	return off != 0 && __atomic_load_n(&h->dir->loaded, __ATOMIC_RELAXED);
+}
+
 static int ovl_dir_fill_stream(fuse_req_t req, struct ovl_fs *ofs,
 			       struct ovl_node *node, struct ovl_dir *d,
 			       bool plus, char *buf, size_t size, off_t off,
@@ -486,6 +524,9 @@ static void ovl_dir_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	char *buf;
 	int r;
 
+	/* On the reader: a bounded number of lookups (ovl_dir_read_quick). */
+	if (plus && size > OVL_DIR_INLINE_PLUS && !ovl_req_may_block())
+		size = OVL_DIR_INLINE_PLUS;
 	buf = malloc(size ? size : 1);
 	if (!buf) {
 		fuse_reply_err(req, ENOMEM);
@@ -495,7 +536,7 @@ static void ovl_dir_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	if (h->dir->dp && off == 0 && !ovl_dir_streams(node)) {
 		/* Copied up since opendir: rewinddir must show the merge. */
 		closedir(h->dir->dp);
-		h->dir->dp = NULL;
+		__atomic_store_n(&h->dir->dp, NULL, __ATOMIC_RELAXED);
 	}
 	if (h->dir->dp)
 		r = ovl_dir_fill_stream(req, ofs, node, h->dir, plus, buf, size,

@@ -42,6 +42,15 @@ for i in range(100, 300):
 MANY2["big/f120"] = Whiteout()
 sc("seekdir_large_merged_dir", [MANY, MANY2],
    [("seekdir", "big"), ("readdir", "big")])
+# One real directory is streamed; the reader answers a READDIRPLUS of
+# it with a part of the entries and the kernel asks for the rest.
+BIG1 = {"one/": Dir()}
+for i in range(400):
+    BIG1[f"one/f{i:04d}_" + "n" * (i % 200)] = f"{i}\n"
+sc("seekdir_large_lower_dir", [BIG1], [("seekdir", "one"), ("readdir", "one")])
+sc("readdir_large_upper_dir", TWO, [("mkdir", "u")] + [
+    ("create", f"u/g{i:03d}_" + "m" * (i % 150), str(i)) for i in range(300)]
+   + [("readdir", "u"), ("seekdir", "u")])
 sc("seekdir_after_changes", [MANY, MANY2], [
     ("unlink", "big/f010"), ("create", "big/zz", "z"),
     ("seekdir", "big"), ("readdir", "big")])

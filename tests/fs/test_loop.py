@@ -7,6 +7,7 @@ import ctypes
 import errno
 import os
 import signal
+import struct
 import threading
 import time
 
@@ -118,3 +119,74 @@ def test_tmpfile_through_the_loop(tmp_path, opts):
         assert f.read() == b"unnamed\n"
     assert oct(os.stat(os.path.join(m.upper, "d", "named")).st_mode
                & 0o777) == "0o640"
+
+
+def _getdents_all(path, bufsize):
+    """Lists @path with getdents64(2) and a @bufsize buffer: a list of
+    (name, d_ino) per call, "." and ".." left out."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    sys_getdents64 = 217  # x86_64
+    buf = ctypes.create_string_buffer(bufsize)
+    calls = []
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        while True:
+            n = libc.syscall(sys_getdents64, fd, buf, bufsize)
+            if n < 0:
+                e = ctypes.get_errno()
+                raise OSError(e, os.strerror(e), path)
+            if n == 0:
+                return calls
+            got, pos = [], 0
+            while pos < n:
+                ino, _off, reclen = struct.unpack_from("<QqH", buf.raw, pos)
+                name = buf.raw[pos + 19:pos + reclen].split(b"\0", 1)[0]
+                if name not in (b".", b".."):
+                    got.append((os.fsdecode(name), ino))
+                pos += reclen
+            calls.append(got)
+    finally:
+        os.close(fd)
+
+
+@pytest.mark.parametrize("layout", ["one_lower", "merged"])
+@pytest.mark.parametrize("opts", [(), ("threaded=0",)],
+                         ids=["default", "single"])
+def test_large_listing_in_parts(tmp_path, layout, opts):
+    """A listing the reader answers holds at most 32 KiB of entries
+    (each one a lookup), however large the caller's buffer; the kernel
+    asks again for the rest; a worker answers the first read of a
+    merged directory. Every name comes exactly once, with the
+    inode number stat() gives, in one directory read from one real
+    directory and in a merged one."""
+    testlib.require_daemon()
+    n = 1500
+    lo = str(tmp_path / "l")
+    lowers = [lo]
+    os.makedirs(os.path.join(lo, "d"))
+    for i in range(n):
+        with open(os.path.join(lo, "d", f"file-{i:05d}"), "w") as f:
+            f.write(str(i))
+    if layout == "merged":
+        lo2 = str(tmp_path / "l2")
+        os.makedirs(os.path.join(lo2, "d"))
+        for i in range(n, n + 100):
+            open(os.path.join(lo2, "d", f"file-{i:05d}"), "w").close()
+        lowers.append(lo2)
+        n += 100
+    m = testlib.ErrovlMount(str(tmp_path / "e"), lowers=lowers, opts=opts)
+    with m:
+        d = os.path.join(m.mnt, "d")
+        calls = _getdents_all(d, 1 << 20)
+        names = [name for call in calls for name, _ in call]
+        assert sorted(names) == [f"file-{i:05d}" for i in range(n)]
+        # All of them would fit the 1 MiB buffer. The first part of a
+        # merged listing (every layer read) comes from a worker, whole.
+        if layout == "one_lower" or opts:
+            assert len(calls) > 1
+            assert max(len(c) for c in calls) <= 32768 // 160
+        for call in calls:
+            for name, ino in call:
+                assert os.stat(os.path.join(d, name)).st_ino == ino
+        with open(os.path.join(d, "file-00007")) as f:
+            assert f.read() == "7"
