@@ -111,7 +111,6 @@ static int ovl_new_at(struct ovl_fs *ofs, fuse_req_t req,
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	mode_t mode = nw->mode & 07777;
-	char p[OVL_PROC_PATH_MAX];
 	struct stat pst;
 	gid_t gid = ovl_id_disk(&ofs->config.gidmap, ctx->gid);
 	uid_t uid = ovl_id_disk(&ofs->config.uidmap, ctx->uid);
@@ -128,8 +127,8 @@ static int ovl_new_at(struct ovl_fs *ofs, fuse_req_t req,
 	 */
 	if (!S_ISLNK(nw->mode) &&
 	    (dirfd == ofs->work_fd ||
-	     getxattr(ovl_proc_path(p, ovl_node_upper(parent)),
-		      "system.posix_acl_default", NULL, 0) <= 0))
+	     ovl_getxattr_at(ovl_node_upper(parent), ".",
+			     "system.posix_acl_default", NULL, 0) <= 0))
 		mode &= ~(ctx->umask & 0777);
 	if (pst.st_mode & S_ISGID) {
 		gid = pst.st_gid;

@@ -38,6 +38,7 @@ WORKLOADS=$WORKLOADS_ALL
 CONFIGS="bare kovl kovl-vol fovl fovl-nosync errovl errovl-vol"
 ERROVL=""
 ERROVL_OPTS=""
+NULLFS=""
 STORAGE=tmpfs
 SCRATCH=/tmp/fsbench
 CACHE=/var/tmp/fsbench-cache
@@ -78,6 +79,11 @@ CFG_CMD[errovl]="fg:{E} -f -o lowerdir={L},upperdir={U},workdir={W}{X} {M}"
 CFG_VOL[errovl]=0
 CFG_CMD[errovl-vol]="fg:{E} -f -o lowerdir={L},upperdir={U},workdir={W},volatile{X} {M}"
 CFG_VOL[errovl-vol]=1
+# nullfs answers from memory and keeps no data: FUSE's own cost
+CFG_CMD[null]="fg:{N} -f {M}"
+CFG_VOL[null]=0
+CFG_CMD[null-vol]="fg:{N} -f {M}"
+CFG_VOL[null-vol]=1
 
 fsb_usage() {
 	cat <<EOF
@@ -92,6 +98,10 @@ Configurations (--configs):
   fovl-nosync  fuse-overlayfs -o fsync=0         (volatile class)
   errovl       errovl                            (binary: --errovl)
   errovl-vol   errovl -o volatile                (volatile class)
+  null         bench/fs/nullfs: names and attributes in memory, data
+               discarded, no lower layer; the floor of any FUSE daemon
+               on untar, seqwrite and fsync (not run by default)
+  null-vol     the same, compared with kovl-vol  (volatile class)
 Workloads (--workloads): $WORKLOADS_ALL
 
 Options:
@@ -103,7 +113,7 @@ Options:
   --define NAME[:vol]=TEMPLATE
                         add a configuration. TEMPLATE is a mount command;
                         {L} {U} {W} {M} are the lower, upper, work and mount
-                        directories, {E} the errovl binary, {X} the
+                        directories, {E} the errovl binary, {N} nullfs, {X} the
                         --errovl-opts (with a leading comma), {O} the result
                         directory. Prefix "fg:" when the command stays in the
                         foreground (a FUSE daemon with -f); its pid, CPU time
@@ -291,6 +301,12 @@ if fsb_uses_template "{E}"; then
 	fi
 	[ -x "$ERROVL" ] || fsb_die "errovl binary not found or not executable: '$ERROVL' (use --errovl PATH)"
 	ERROVL=$(readlink -f "$ERROVL")
+fi
+if fsb_uses_template "{N}"; then
+	for NULLFS in "$FSB_REPO/build-perf/bench/nullfs" "$FSB_REPO/build/bench/nullfs"; do
+		[ -x "$NULLFS" ] && break
+	done
+	[ -x "$NULLFS" ] || fsb_die "nullfs not built: ninja -C build-perf bench/nullfs"
 fi
 if fsb_uses_template "fuse-overlayfs"; then
 	command -v fuse-overlayfs >/dev/null || fsb_die "fuse-overlayfs is not installed"
@@ -623,6 +639,7 @@ fsb_expand() { # TEMPLATE -> command line with placeholders filled in
 	t=${t//\{W\}/$RUNDIR/work}
 	t=${t//\{M\}/$MNT}
 	t=${t//\{E\}/$ERROVL}
+	t=${t//\{N\}/$NULLFS}
 	t=${t//\{X\}/$x}
 	t=${t//\{O\}/$OUT}
 	echo "$t"
@@ -667,7 +684,8 @@ fsb_mount() {
 			grep " $MNT " /proc/self/mountinfo
 		} >"$OUT/mountinfo-$cfg.txt"
 	fi
-	if [ ! -d "$MNT/$TOP" ]; then
+	# A command without {L} (bench/fs/nullfs) mounts no lower layer.
+	if [[ ${CFG_CMD[$cfg]} == *"{L}"* && ! -d "$MNT/$TOP" ]]; then
 		fsb_log "$cfg: $TOP is not visible through the mount"
 		fsb_umount "$cfg"
 		return 1
