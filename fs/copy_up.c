@@ -10,8 +10,9 @@
  * the upper never holds a torn file.
  *
  * Data is cloned (FICLONE) when the filesystem can, else copied with
- * copy_file_range() (read/write as a fallback) over the data extents
- * only (SEEK_DATA/SEEK_HOLE), so sparse files stay sparse.
+ * copy_file_range() (read/write as a fallback): a file whose blocks
+ * cover its size as one range, others over their data extents only
+ * (SEEK_DATA/SEEK_HOLE), so sparse files stay sparse.
  *
  * Parents are copied up first, recursively (directories are copied
  * without their contents, which stay merged from below). Each node's
@@ -38,7 +39,7 @@
 /**
  * ovl_copy_up_xattrs - copy every public xattr of @src_fd to @dst_fd
  * @ofs: the mount
- * @src_fd: O_PATH fd of the source object
+ * @src_fd: fd of the source object (O_PATH, or open for reading)
  * @dst_fd: O_PATH fd of the destination object
  *
  * Private overlay xattrs are never copied. A destination that does not
@@ -172,9 +173,10 @@ static bool ovl_copy_extent(int src, off_t off, off_t size, off_t *data,
 
 /*
  * Copies @size bytes of @src to the empty or sparse @dst: a clone where
- * the filesystem can (tried until it says it cannot), else the data
- * extents only, so sparse files stay sparse. @dense: @src has no holes
- * (its blocks cover its size): one range, no extent lookups.
+ * the filesystem can (tried until the upper says it cannot clone at
+ * all), else the data extents only, so sparse files stay sparse.
+ * @dense: @src has no holes (its blocks cover its size): one range, no
+ * extent lookups.
  */
 static int ovl_copy_data(struct ovl_fs *ofs, int src, int dst, off_t size,
 			 bool dense)
@@ -190,8 +192,11 @@ static int ovl_copy_data(struct ovl_fs *ofs, int src, int dst, off_t size,
 	if (!__atomic_load_n(&ofs->no_clone, __ATOMIC_RELAXED)) {
 		if (ioctl(dst, FICLONE, src) == 0)
 			return 0;
-		if (errno == EOPNOTSUPP || errno == ENOTTY || errno == EXDEV ||
-		    errno == EINVAL)
+		/*
+		 * Only the upper's refusal holds for every copy: EXDEV
+		 * concerns one lower layer, EINVAL one file.
+		 */
+		if (errno == EOPNOTSUPP || errno == ENOTTY)
 			__atomic_store_n(&ofs->no_clone, true,
 					 __ATOMIC_RELAXED);
 	}
@@ -271,9 +276,9 @@ static int ovl_copy_up_create(struct ovl_fs *ofs, struct ovl_node *node,
 			   O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (c->tmp_fd < 0)
 		return -errno;
-	if (!data || !st->st_size)
+	if (!data)
 		return 0;
-	if (node->metacopy)
+	if (node->metacopy && st->st_size)
 		return ovl_copy_lower_data(ofs, node, c->tmp_fd, st->st_size);
 	return ovl_copy_data(ofs, c->src, c->tmp_fd, st->st_size,
 			     st->st_blocks * 512 >= st->st_size);

@@ -148,8 +148,11 @@ static int ovl_open_real(struct ovl_fs *ofs, struct ovl_node *node,
 		ovl_real_put(ofs, &real);
 		if (fd >= 0 && fstat(fd, st) == 0 &&
 		    (st->st_mode & S_IFMT) == node->type) {
+			/* The status flags it was opened with, but blocking. */
 			if ((oflags & O_NONBLOCK) && !(fi->flags & O_NONBLOCK))
-				(void)fcntl(fd, F_SETFL, oflags & ~O_NONBLOCK);
+				(void)fcntl(fd, F_SETFL,
+					    oflags & (O_APPEND | O_DIRECT |
+						      O_NOATIME));
 			return fd;
 		}
 		/*
@@ -193,7 +196,7 @@ static int ovl_do_open(struct ovl_fs *ofs, struct ovl_node *node,
 	bool write =
 		(fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC);
 	struct ovl_handle *h;
-	unsigned int layer = 0; /* set by both open helpers */
+	unsigned int layer = 0; /* both open helpers set it; for the compiler */
 	struct stat st;
 	int fd, r;
 
@@ -319,7 +322,10 @@ void ovl_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			fuse_reply_buf(req, p, (size_t)n);
 		return;
 	}
-	/* A ring entry takes no splice (not that large a read anyway). */
+	/*
+	 * A ring entry takes no splice; a read larger than its buffer
+	 * (the kernel sends none) gets EIO from ovl_uring_reply().
+	 */
 	fuse_reply_data(req, &buf,
 			ovl_uring_payload(0) ? FUSE_BUF_NO_SPLICE
 					     : FUSE_BUF_SPLICE_MOVE);

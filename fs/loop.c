@@ -18,10 +18,11 @@
  * a worker, and the reader goes straight back to reading, so slow
  * requests run in parallel with each other and with the quick ones.
  * Listings of directories read from one real directory stay on the
- * reader, bounded: it answers a READDIRPLUS with at most a few dozen
- * entries (each one a lookup), and the kernel asks again for the rest.
- * A request whose data libfuse left in its splice pipe is always
- * answered by the reader: the pipe belongs to that thread.
+ * reader, bounded: it answers a READDIRPLUS with at most 32 KiB of
+ * entries (204 at most, each one a lookup), and the kernel asks again
+ * for the rest. A request whose data libfuse left in a splice pipe
+ * would be answered by the reader (the pipe belongs to that thread);
+ * errovl does not ask for splice reads, so none comes that way.
  *
  * The decision reads only the request header and, for a few opcodes,
  * the fixed part of its argument; the node it names is live (the
@@ -375,14 +376,13 @@ static ssize_t ovl_io_read(int fd, void *buf, size_t len, void *userdata)
  * depth of errovl's files, one above the upper filesystem's), and
  * FUSE_OVER_IO_URING when the kernel offered it and the rings are set
  * up. libfuse built the reply in memory of its own, which is writable.
- * Returns the payload size the ring entries need, 0 without io_uring.
+ * Returns whether the rings must be started once the reply is written.
  */
-static size_t ovl_loop_patch_init(struct ovl_fs *ofs, char *p, size_t len)
+static bool ovl_loop_patch_init(struct ovl_fs *ofs, char *p, size_t len)
 {
 	uint32_t flags, flags2 = 0, depth = 1, max_write;
 	uint16_t max_pages;
-	bool ext = len >= OVL_INIT_OUT_DEPTH + 4;
-	size_t payload = 0;
+	bool ext = len >= OVL_INIT_OUT_DEPTH + 4, uring = false;
 
 	memcpy(&flags, p + OVL_INIT_OUT_FLAGS, sizeof(flags));
 	if (ext)
@@ -397,15 +397,15 @@ static size_t ovl_loop_patch_init(struct ovl_fs *ofs, char *p, size_t len)
 		ovl_dbg(ofs, "init: FUSE_PASSTHROUGH on");
 	}
 	if (ofs->uring && ext && (ofs->init_flags & OVL_FUSE_OVER_IO_URING)) {
-		flags2 |= (uint32_t)(OVL_FUSE_OVER_IO_URING >> 32);
-		/* The kernel's max_payload_sz; at least 32 pages. */
 		memcpy(&max_write, p + OVL_INIT_OUT_MAX_WRITE,
 		       sizeof(max_write));
 		memcpy(&max_pages, p + OVL_INIT_OUT_MAX_PAGES,
 		       sizeof(max_pages));
-		payload = (size_t)(max_pages > 32 ? max_pages : 32) * 4096;
-		if (payload < max_write)
-			payload = max_write;
+		uring = ovl_uring_prepare(ofs->uring, max_write, max_pages) ==
+			0;
+	}
+	if (uring) {
+		flags2 |= (uint32_t)(OVL_FUSE_OVER_IO_URING >> 32);
 		ovl_dbg(ofs, "init: FUSE_OVER_IO_URING on");
 	}
 	if (flags2)
@@ -413,7 +413,7 @@ static size_t ovl_loop_patch_init(struct ovl_fs *ofs, char *p, size_t len)
 	if (ext)
 		memcpy(p + OVL_INIT_OUT_FLAGS2, &flags2, sizeof(flags2));
 	memcpy(p + OVL_INIT_OUT_FLAGS, &flags, sizeof(flags));
-	return payload;
+	return uring;
 }
 
 /*
@@ -425,7 +425,7 @@ static ssize_t ovl_io_writev(int fd, struct iovec *iov, int count,
 			     void *userdata)
 {
 	struct ovl_fs *ofs = userdata;
-	size_t uring_payload = 0;
+	bool uring = false;
 	uint64_t unique;
 	int32_t error;
 	ssize_t res;
@@ -437,8 +437,8 @@ static ssize_t ovl_io_writev(int fd, struct iovec *iov, int count,
 		if (__atomic_load_n(&ofs->init_pending, __ATOMIC_ACQUIRE) &&
 		    unique == ofs->init_unique && error == 0 &&
 		    iov[1].iov_len >= OVL_INIT_OUT_FLAGS + 4) {
-			uring_payload = ovl_loop_patch_init(
-				ofs, iov[1].iov_base, iov[1].iov_len);
+			uring = ovl_loop_patch_init(ofs, iov[1].iov_base,
+						    iov[1].iov_len);
 			__atomic_store_n(&ofs->init_pending, false,
 					 __ATOMIC_RELAXED);
 		}
@@ -449,8 +449,8 @@ static ssize_t ovl_io_writev(int fd, struct iovec *iov, int count,
 		return res;
 	res = writev(fd, iov, count);
 	/* The kernel holds requests until the entries are registered. */
-	if (uring_payload && res >= 0)
-		ovl_uring_start(ofs->uring, uring_payload);
+	if (uring && res >= 0)
+		ovl_uring_start(ofs->uring);
 	return res;
 }
 

@@ -1079,13 +1079,17 @@ int ovl_node_install(struct ovl_fs *ofs, struct ovl_node *parent,
 			return -errno;
 	}
 	if (fstatat(dir ? ufd : pufd, dir ? "" : name, &e->attr,
-		    AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0 ||
-	    S_ISDIR(e->attr.st_mode) != dir) {
-		int r = S_ISDIR(e->attr.st_mode) != dir ? -EIO : -errno;
+		    AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
+		int r = -errno;
 
 		if (ufd >= 0)
 			close(ufd);
 		return r;
+	}
+	if (S_ISDIR(e->attr.st_mode) != dir) { /* replaced meanwhile */
+		if (ufd >= 0)
+			close(ufd);
+		return -EIO;
 	}
 	n = ovl_node_alloc(e->attr.st_mode & S_IFMT, 0);
 	if (n)
@@ -1634,7 +1638,7 @@ ino_t ovl_node_dino_dir(struct ovl_fs *ofs, struct ovl_node *dir,
 {
 	struct ovl_node *n;
 	char *red = NULL;
-	int fd, r;
+	int r;
 
 	*ret_redirected = false;
 	if (impure_fd < 0)
@@ -1651,12 +1655,8 @@ ino_t ovl_node_dino_dir(struct ovl_fs *ofs, struct ovl_node *dir,
 		ovl_node_put(ofs, n);
 		return ino;
 	}
-	fd = openat(impure_fd, name,
-		    O_PATH | O_NOFOLLOW | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return ino;
-	r = ovl_get_redirect(ofs, fd, ".", name, &red);
-	close(fd);
+	/* The listing said directory; its redirect, by name. */
+	r = ovl_get_redirect(ofs, impure_fd, name, name, &red);
 	if (r < 0 || !red)
 		return ino;
 	free(red);

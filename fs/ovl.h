@@ -77,7 +77,9 @@ void ovl_loop_uring_request(void *loop, struct ovl_uring_ent *e,
 /* uring.c */
 #define OVL_FUSE_OVER_IO_URING (1ull << 41) /* FUSE_OVER_IO_URING */
 struct ovl_uring *ovl_uring_create(struct ovl_fs *ofs, void *loop, int fuse_fd);
-void ovl_uring_start(struct ovl_uring *u, size_t payload);
+int ovl_uring_prepare(struct ovl_uring *u, uint32_t max_write,
+		      uint16_t max_pages);
+void ovl_uring_start(struct ovl_uring *u);
 bool ovl_uring_active(struct ovl_uring *u);
 void ovl_uring_stop(struct ovl_uring *u);
 void ovl_uring_destroy(struct ovl_uring *u);

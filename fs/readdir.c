@@ -395,10 +395,11 @@ static size_t ovl_dir_emit(fuse_req_t req, struct ovl_fs *ofs,
  * True when the listing comes from one real directory (at most one
  * buffer of getdents) or from the merged listing already in memory;
  * false when a merged directory must be read from every layer first
- * (offset 0, or not read yet). ovl_dir_read() bounds the lookups of a
- * READDIRPLUS answered on the reader. A hint read without the lock: a
- * copy-up since opendir turns a streamed directory into a merged one
- * at the next offset 0.
+ * (offset 0, or not read yet; also a streamed directory copied up since
+ * opendir, which offset 0 turns into a merged one). ovl_dir_read()
+ * bounds the lookups of a READDIRPLUS answered on the reader. Read
+ * without the lock, as a hint (the kernel sends one listing request
+ * of a handle at a time).
  *
  * Context: the request loop's dispatch, while the request is in flight
  * (the kernel keeps @h open).
@@ -409,8 +410,9 @@ bool ovl_dir_read_quick(const struct ovl_handle *h, uint64_t off)
 {
 	if (!h->dir)
 		return false;
+	/* A rewind of a directory copied up since opendir merges it. */
 	if (__atomic_load_n(&h->dir->dp, __ATOMIC_RELAXED))
-		return true;
+		return off != 0 || ovl_dir_streams(h->node);
 	return off != 0 && __atomic_load_n(&h->dir->loaded, __ATOMIC_RELAXED);
 }
 

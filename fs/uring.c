@@ -46,8 +46,10 @@
  * FORGET and INTERRUPT still come through /dev/fuse, and notifications
  * still go there. The kernel holds new requests from the INIT reply
  * until every queue has an entry, and falls back to /dev/fuse when a
- * registration fails; the rings are therefore created before the INIT
- * is answered, and the flag is only set when they exist.
+ * registration fails; the rings and the entries' buffers are therefore
+ * set up before the INIT is answered, and the flag is only set when
+ * they exist. A queue whose ring fails later would hold its CPU's
+ * requests forever: the daemon unmounts instead.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -55,6 +57,7 @@
 #include <linux/io_uring.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -148,7 +151,7 @@ struct ovl_uring {
 	unsigned int nr_online; /* CPUs online */
 	bool may_idle; /* CAP_SYS_NICE: can leave SCHED_IDLE again */
 	struct ovl_uring_queue *queues;
-	size_t payload; /* payload buffer size, set by ovl_uring_start() */
+	size_t payload; /* payload buffer size, set by ovl_uring_prepare() */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	unsigned int reported; /* queues that tried to set up their ring */
@@ -168,6 +171,7 @@ static int ovl_ring_setup(struct ovl_ring *r, unsigned int entries)
 	int fd;
 
 	memset(r, 0, sizeof(*r));
+	r->fd = -1; /* nothing to free if the setup fails */
 	memset(&p, 0, sizeof(p));
 	p.flags = IORING_SETUP_SQE128 | IORING_SETUP_SINGLE_ISSUER |
 		  IORING_SETUP_DEFER_TASKRUN;
@@ -511,9 +515,11 @@ static void ovl_uring_ents_free(struct ovl_uring_queue *q)
 	unsigned int i;
 
 	for (i = 0; i < OVL_URING_ENTS; i++)
-		if (q->ents[i].hdr)
+		if (q->ents[i].hdr) {
 			munmap(q->ents[i].hdr,
 			       2 * OVL_URING_PAGE + q->u->payload);
+			q->ents[i].hdr = NULL;
+		}
 }
 
 /* Tells ovl_uring_create() how setting up the ring went. */
@@ -648,11 +654,6 @@ static void *ovl_uring_thread(void *arg)
 	ovl_uring_report(u, r);
 	if (r < 0 || ovl_uring_wait_go(u) != 1)
 		return NULL;
-	if ((r = ovl_uring_ents_init(q)) < 0) {
-		ovl_log(LOG_WARNING, "io_uring queue %u: %s", q->qid,
-			strerror(-r));
-		return NULL;
-	}
 	for (i = 0; i < OVL_URING_ENTS; i++)
 		ovl_uring_cmd(&q->ents[i], OVL_URING_CMD_REGISTER);
 	q->live = OVL_URING_ENTS;
@@ -660,8 +661,14 @@ static void *ovl_uring_thread(void *arg)
 	for (;;) {
 		r = ovl_ring_enter(&q->ring, true);
 		if (r < 0 && r != -EINTR && r != -EAGAIN && r != -EBUSY) {
-			ovl_log(LOG_ERR, "io_uring queue %u: %s", q->qid,
-				strerror(-r));
+			/*
+			 * The kernel keeps queueing this CPU's requests
+			 * here; nobody would answer them. Unmount (the
+			 * reader takes SIGTERM) rather than hang.
+			 */
+			ovl_log(LOG_ERR, "io_uring queue %u: %s; unmounting",
+				q->qid, strerror(-r));
+			kill(getpid(), SIGTERM);
 			break;
 		}
 		head = *q->ring.cq_head;
@@ -813,20 +820,59 @@ fail:
 }
 
 /**
+ * ovl_uring_prepare - allocate every queue's entries for the INIT reply
+ * @u: the rings
+ * @max_write: max_write of the INIT reply
+ * @max_pages: max_pages of the INIT reply
+ *
+ * Once the INIT reply sets FUSE_OVER_IO_URING the kernel holds every
+ * request until each queue has registered an entry, so nothing that can
+ * fail may be left for later: the buffers, sized like the kernel's
+ * max_payload_sz (max_write, and at least max_pages pages, at least
+ * 32), are allocated here, before the reply. On failure the reply must
+ * not ask for io_uring.
+ *
+ * Context: the thread answering the INIT, before ovl_uring_start().
+ * Return: 0 or -errno (nothing left allocated).
+ */
+int ovl_uring_prepare(struct ovl_uring *u, uint32_t max_write,
+		      uint16_t max_pages)
+{
+	size_t payload =
+		(size_t)(max_pages > 32 ? max_pages : 32) * OVL_URING_PAGE;
+	unsigned int i;
+	int r = 0;
+
+	if (payload < max_write)
+		payload = max_write;
+	u->payload =
+		(payload + OVL_URING_PAGE - 1) & ~(size_t)(OVL_URING_PAGE - 1);
+	for (i = 0; i < u->nr_queues && r == 0; i++)
+		r = ovl_uring_ents_init(&u->queues[i]);
+	if (r < 0) {
+		ovl_log(LOG_WARNING,
+			"io_uring: %s; requests go through "
+			"/dev/fuse",
+			strerror(-r));
+		for (i = 0; i < u->nr_queues; i++)
+			ovl_uring_ents_free(&u->queues[i]);
+	}
+	return r;
+}
+
+/**
  * ovl_uring_start - register the ring entries
  * @u: the rings, or NULL
- * @payload: payload buffer size the kernel wants (max_write, max_pages)
  *
- * Called once the INIT reply that set FUSE_OVER_IO_URING is written:
- * the kernel holds requests until every queue has an entry.
+ * Called once the INIT reply that set FUSE_OVER_IO_URING is written
+ * (after ovl_uring_prepare()): the kernel holds requests until every
+ * queue has an entry.
  */
-void ovl_uring_start(struct ovl_uring *u, size_t payload)
+void ovl_uring_start(struct ovl_uring *u)
 {
 	if (!u)
 		return;
 	pthread_mutex_lock(&u->lock);
-	u->payload =
-		(payload + OVL_URING_PAGE - 1) & ~(size_t)(OVL_URING_PAGE - 1);
 	u->state = 1;
 	__atomic_store_n(&u->active, true, __ATOMIC_RELEASE);
 	pthread_cond_broadcast(&u->cond);
@@ -837,8 +883,8 @@ void ovl_uring_start(struct ovl_uring *u, size_t payload)
  * ovl_uring_active - are requests delivered through io_uring?
  * @u: the rings, or NULL
  *
- * Return: true after ovl_uring_start() (until a failed registration
- * the kernel falls back on its own, which this does not see).
+ * Return: true after ovl_uring_start(), until a queue's registration
+ * is refused (then the kernel takes requests through /dev/fuse).
  */
 bool ovl_uring_active(struct ovl_uring *u)
 {
@@ -860,6 +906,10 @@ void ovl_uring_stop(struct ovl_uring *u)
 	if (!u)
 		return;
 	pthread_mutex_lock(&u->lock);
+	if (u->state == 2) { /* stopped already */
+		pthread_mutex_unlock(&u->lock);
+		return;
+	}
 	u->state = 2;
 	pthread_cond_broadcast(&u->cond);
 	pthread_mutex_unlock(&u->lock);

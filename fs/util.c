@@ -154,14 +154,22 @@ int ovl_xattr_escape(struct ovl_fs *ofs, const char *name,
  * getxattrat(2) and listxattrat(2) (Linux 6.13) reach a file by
  * directory fd and name, where the older calls need a path: through
  * /proc/self/fd/N that path costs a walk of /proc on every call, about
- * 2-3 us, more than the call itself. glibc 2.36 has no wrappers; the
- * numbers are the same on every architecture.
+ * 2-3 us, more than the call itself. glibc 2.36 has no wrappers, and
+ * older kernel headers no numbers: those below are the ones of the
+ * common syscall table (x86_64, aarch64, and most others; not alpha,
+ * mips, ia64, where -1 makes the calls fail with ENOSYS and /proc is
+ * used).
  */
+#if defined(__alpha__) || defined(__mips__) || defined(__ia64__)
+#define OVL_NR_COMMON(nr) (-1)
+#else
+#define OVL_NR_COMMON(nr) (nr)
+#endif
 #ifndef __NR_getxattrat
-#define __NR_getxattrat 464
+#define __NR_getxattrat OVL_NR_COMMON(464)
 #endif
 #ifndef __NR_listxattrat
-#define __NR_listxattrat 465
+#define __NR_listxattrat OVL_NR_COMMON(465)
 #endif
 
 struct ovl_xattr_args {
@@ -174,16 +182,16 @@ static bool ovl_no_xattrat;
 
 /*
  * Whether an *xattrat() failure may succeed through /proc: the kernel
- * lacks the call, or @dirfd is a directory the daemon may not search
- * (its /proc path does not need that).
+ * lacks the call, or @name is "." in a directory the daemon may not
+ * search (/proc/self/fd/N needs no search of it; a name in it does).
  */
-static bool ovl_xattrat_retry(int err)
+static bool ovl_xattrat_retry(int err, const char *name)
 {
 	if (err == ENOSYS) {
 		__atomic_store_n(&ovl_no_xattrat, true, __ATOMIC_RELAXED);
 		return true;
 	}
-	return err == EACCES;
+	return err == EACCES && !strcmp(name, ".");
 }
 
 /*
@@ -224,7 +232,7 @@ ssize_t ovl_getxattr_at(int dirfd, const char *name, const char *xname,
 	if (!__atomic_load_n(&ovl_no_xattrat, __ATOMIC_RELAXED)) {
 		n = syscall(__NR_getxattrat, dirfd, name, AT_SYMLINK_NOFOLLOW,
 			    xname, &a, sizeof(a));
-		if (n >= 0 || !ovl_xattrat_retry(errno))
+		if (n >= 0 || !ovl_xattrat_retry(errno, name))
 			return n < 0 ? -errno : n;
 	}
 	n = ovl_xattr_proc_path(p, dirfd, name)
@@ -250,7 +258,7 @@ ssize_t ovl_listxattr_at(int dirfd, const char *name, char *list, size_t size)
 	if (!__atomic_load_n(&ovl_no_xattrat, __ATOMIC_RELAXED)) {
 		n = syscall(__NR_listxattrat, dirfd, name, AT_SYMLINK_NOFOLLOW,
 			    list, size);
-		if (n >= 0 || !ovl_xattrat_retry(errno))
+		if (n >= 0 || !ovl_xattrat_retry(errno, name))
 			return n < 0 ? -errno : n;
 	}
 	n = ovl_xattr_proc_path(p, dirfd, name) ? listxattr(p, list, size)
@@ -259,7 +267,7 @@ ssize_t ovl_listxattr_at(int dirfd, const char *name, char *list, size_t size)
 }
 
 #ifndef __NR_fchmodat2
-#define __NR_fchmodat2 452
+#define __NR_fchmodat2 OVL_NR_COMMON(452)
 #endif
 
 static bool ovl_no_fchmodat2;
@@ -400,13 +408,12 @@ int ovl_file_xattrs(struct ovl_fs *ofs, int dirfd, const char *name,
 			*ret_metacopy = n >= 0;
 			return 0;
 		}
-	}
-	if (n == -EOPNOTSUPP) {
+	} else if (n == -EOPNOTSUPP) {
 		*ret_no_caps = 1;
 		return 0;
 	}
 	if (n < 0) {
-		ovl_log(LOG_ERR, "cannot list the xattrs of '%s': %s", name,
+		ovl_log(LOG_ERR, "cannot read the xattrs of '%s': %s", name,
 			strerror((int)-n));
 		return (int)n;
 	}

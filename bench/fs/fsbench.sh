@@ -99,8 +99,8 @@ Configurations (--configs):
   errovl       errovl                            (binary: --errovl)
   errovl-vol   errovl -o volatile                (volatile class)
   null         bench/fs/nullfs: names and attributes in memory, data
-               discarded, no lower layer; the floor of any FUSE daemon
-               on untar, seqwrite and fsync (not run by default)
+               discarded, no lower layer: what FUSE itself costs;
+               runs untar, seqwrite and fsync only (not by default)
   null-vol     the same, compared with kovl-vol  (volatile class)
 Workloads (--workloads): $WORKLOADS_ALL
 
@@ -293,19 +293,20 @@ fsb_uses_template() {
 	done
 	return 1
 }
+fsb_built() { # PATH-IN-BUILD-DIR: the release build's, else the plain one's
+	local b
+	for b in build-perf build; do
+		[ -x "$FSB_REPO/$b/$1" ] && break
+	done
+	readlink -f "$FSB_REPO/$b/$1"
+}
 if fsb_uses_template "{E}"; then
-	if [ -z "$ERROVL" ]; then
-		for ERROVL in "$FSB_REPO/build-perf/fs/errovl" "$FSB_REPO/build/fs/errovl"; do
-			[ -x "$ERROVL" ] && break
-		done
-	fi
+	[ -n "$ERROVL" ] || ERROVL=$(fsb_built fs/errovl)
 	[ -x "$ERROVL" ] || fsb_die "errovl binary not found or not executable: '$ERROVL' (use --errovl PATH)"
 	ERROVL=$(readlink -f "$ERROVL")
 fi
 if fsb_uses_template "{N}"; then
-	for NULLFS in "$FSB_REPO/build-perf/bench/nullfs" "$FSB_REPO/build/bench/nullfs"; do
-		[ -x "$NULLFS" ] && break
-	done
+	NULLFS=$(fsb_built bench/nullfs)
 	[ -x "$NULLFS" ] || fsb_die "nullfs not built: ninja -C build-perf bench/nullfs"
 fi
 if fsb_uses_template "fuse-overlayfs"; then
@@ -813,6 +814,10 @@ fsb_run_one() {
 }
 
 fsb_runs_on() { # WORKLOAD CONFIG: does this pair run?
+	# Without a lower layer ({L}: nullfs) only these have work to do.
+	if [[ ${CFG_CMD[$2]} != *"{L}"* && -n ${CFG_CMD[$2]} ]]; then
+		case "$1" in untar | seqwrite | fsync) ;; *) return 1 ;; esac
+	fi
 	[ "$ALL_PAIRS" = 1 ] && return 0
 	[ "${CFG_VOL[$2]}" = 0 ] && return 0
 	case "$1" in fsync | sqlite) return 0 ;; esac

@@ -206,7 +206,9 @@ def section_times(res):
     return (["## Median wall time in seconds (median ratio to the "
              "reference)", "",
              "References: %s. Empty cell: not run (volatile configurations "
-             "only run the sync workloads unless --all-pairs)." % refs, ""] +
+             "only run the sync workloads unless --all-pairs; null ones, "
+             "without a lower layer, untar, seqwrite and fsync)." % refs,
+             ""] +
             table(head, rows))
 
 

@@ -1,26 +1,27 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * nullfs - the cheapest FUSE daemon there can be, as a yardstick.
+ * nullfs - a FUSE daemon that costs next to nothing, as a yardstick.
  *
  * It keeps names and attributes in memory and throws file data away:
  * every request is answered from a hash table, with no system call
- * but the read of the request and the write of the answer. Whatever a
- * workload costs on nullfs is what FUSE itself costs on this machine:
- * the kernel's side of each request and the round trip between the
- * process and the daemon. No FUSE daemon can do a metadata workload
- * (untar, the fsync loop) faster, so nullfs' ratio to kernel overlayfs
- * is the floor of errovl's ratio for those rows.
+ * but the read of the request and the write of the answer. What a
+ * metadata workload (untar, the fsync loop) costs on nullfs is what
+ * FUSE itself costs on this machine for nullfs' requests: the kernel's
+ * side of each one and the round trip between process and daemon.
  *
- * To be a fair floor it runs the way errovl does: one thread that
- * polls /dev/fuse for 50 us before it sleeps, the same entry and
- * attribute timeouts, negative entries cached, and the writeback cache
- * (errovl passes upper file I/O through instead; both keep writes out
- * of the request stream of these workloads).
+ * It runs the way errovl does: one thread that polls /dev/fuse for
+ * 50 us before it sleeps, the same entry and attribute timeouts,
+ * negative entries cached, and the writeback cache. It negotiates only
+ * what libfuse 3.14 knows, so it gets more requests than errovl, which
+ * adds FUSE_HANDLE_KILLPRIV_V2 and passthrough itself (one GETXATTR,
+ * GETATTR and SETATTR more per created file, and its writes as WRITE
+ * requests); docs/performance.md scales by that.
  *
- * Not a filesystem to keep anything in: reads return zeros, and the
- * tree is gone at unmount. Single-threaded, so nothing is locked.
+ * Not a filesystem to keep anything in: reads return zeros, listings
+ * are empty, and the tree is gone at unmount. Single-threaded, so
+ * nothing is locked.
  *
- * usage: nullfs [-f] MOUNTPOINT    (run as root; fsbench.sh --define)
+ * usage: nullfs [-f] MOUNTPOINT    (as root; fsbench.sh configs null*)
  */
 #define FUSE_USE_VERSION 34
 #include <errno.h>
@@ -95,18 +96,25 @@ static void nullfs_now(struct timespec *ts)
 	clock_gettime(CLOCK_REALTIME, ts);
 }
 
+/* Fills @e for @n (NULL: a negative entry); counts a lookup of @n. */
+static void nullfs_entry(struct fuse_entry_param *e, struct nullfs_node *n)
+{
+	memset(e, 0, sizeof(*e));
+	if (n) {
+		n->nlookup++;
+		e->ino = nullfs_ino(n);
+		e->attr = n->st;
+		if (n == &nullfs_root)
+			e->attr.st_ino = 1;
+	}
+	e->attr_timeout = e->entry_timeout = NULLFS_TIMEOUT;
+}
+
 static void nullfs_reply_entry(fuse_req_t req, struct nullfs_node *n)
 {
 	struct fuse_entry_param e;
 
-	memset(&e, 0, sizeof(e));
-	if (n) {
-		n->nlookup++;
-		e.ino = nullfs_ino(n);
-		e.attr = n->st;
-		e.attr.st_ino = e.ino == FUSE_ROOT_ID ? 1 : n->st.st_ino;
-	}
-	e.attr_timeout = e.entry_timeout = NULLFS_TIMEOUT;
+	nullfs_entry(&e, n);
 	fuse_reply_entry(req, &e);
 }
 
@@ -174,11 +182,7 @@ static void nullfs_make(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (fi) {
 		struct fuse_entry_param e;
 
-		memset(&e, 0, sizeof(e));
-		n->nlookup++;
-		e.ino = nullfs_ino(n);
-		e.attr = n->st;
-		e.attr_timeout = e.entry_timeout = NULLFS_TIMEOUT;
+		nullfs_entry(&e, n);
 		fuse_reply_create(req, &e, fi);
 		return;
 	}
@@ -365,7 +369,9 @@ static void nullfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 static void nullfs_open(fuse_req_t req, fuse_ino_t ino,
 			struct fuse_file_info *fi)
 {
-	(void)ino;
+	/* FUSE_CAP_ATOMIC_O_TRUNC: the truncation is ours. */
+	if (fi->flags & O_TRUNC)
+		nullfs_node(ino)->st.st_size = 0;
 	fi->keep_cache = 1;
 	fuse_reply_open(req, fi);
 }
@@ -425,7 +431,7 @@ static void nullfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 	if (off <= 1)
 		len += fuse_add_direntry(req, buf + len, sizeof(buf) - len,
 					 "..", &st, 2);
-	fuse_reply_buf(req, buf, len < size ? len : 0);
+	fuse_reply_buf(req, buf, len <= size ? len : 0);
 }
 
 static void nullfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
@@ -540,8 +546,8 @@ static ssize_t nullfs_io_read(int fd, void *buf, size_t len, void *userdata)
 		n = read(fd, buf, len);
 		if (n >= 0 || errno != EAGAIN)
 			return n;
-		if (nullfs_ns() > until && poll(&pfd, 1, -1) < 0 &&
-		    errno != EINTR)
+		/* EINTR goes up: libfuse then sees a SIGTERM's exit. */
+		if (nullfs_ns() > until && poll(&pfd, 1, -1) < 0)
 			return -1;
 	}
 }
@@ -591,7 +597,8 @@ int main(int argc, char *argv[])
 			if (fcntl(fd, F_SETFL,
 				  fcntl(fd, F_GETFL) | O_NONBLOCK) == 0 &&
 			    fuse_session_custom_io(se, &nullfs_io, fd) == 0)
-				ret = fuse_session_loop(se) ? 1 : 0;
+				/* A signal's number: asked to stop. */
+				ret = fuse_session_loop(se) < 0;
 			else
 				fprintf(stderr, "nullfs: cannot set up the "
 						"device\n");

@@ -39,7 +39,8 @@ static int usage(void)
 
 int main(int argc, char **argv)
 {
-	struct sock_filter f[3 + 2 * NOSYS_MAX + 1];
+	/* arch check (3), load nr, 2 per call, allow */
+	struct sock_filter f[4 + 2 * NOSYS_MAX + 1];
 	struct sock_fprog prog;
 	unsigned int n = 0, nr_calls = 0;
 	char *s, *end;

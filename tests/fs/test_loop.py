@@ -7,7 +7,6 @@ import ctypes
 import errno
 import os
 import signal
-import struct
 import threading
 import time
 
@@ -124,27 +123,16 @@ def test_tmpfile_through_the_loop(tmp_path, opts):
 def _getdents_all(path, bufsize):
     """Lists @path with getdents64(2) and a @bufsize buffer: a list of
     (name, d_ino) per call, "." and ".." left out."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    sys_getdents64 = 217  # x86_64
-    buf = ctypes.create_string_buffer(bufsize)
     calls = []
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
         while True:
-            n = libc.syscall(sys_getdents64, fd, buf, bufsize)
-            if n < 0:
-                e = ctypes.get_errno()
-                raise OSError(e, os.strerror(e), path)
-            if n == 0:
+            got = testlib.sysop.getdents64(fd, bufsize)
+            if isinstance(got, int):
+                raise OSError(-got, os.strerror(-got), path)
+            if not got:
                 return calls
-            got, pos = [], 0
-            while pos < n:
-                ino, _off, reclen = struct.unpack_from("<QqH", buf.raw, pos)
-                name = buf.raw[pos + 19:pos + reclen].split(b"\0", 1)[0]
-                if name not in (b".", b".."):
-                    got.append((os.fsdecode(name), ino))
-                pos += reclen
-            calls.append(got)
+            calls.append([(n, i) for n, i in got if n not in (".", "..")])
     finally:
         os.close(fd)
 

@@ -2,10 +2,11 @@
 """FUSE over io_uring (fs/uring.c): where the fuse module allows it
 (enable_uring), requests come through per-CPU io_uring queues.  The mount
 reports it; every kind of request is answered there, by the queue thread
-or a worker (blocking locks, renames, fsync, listings); reads of lower
+or a worker (copy-ups, renames, fsync, listings); reads of lower
 files come back whole; blocked requests do not stop the others; uring=0
 and a kernel that does not offer it keep /dev/fuse.  The rest of the
 suite runs a second time in this mode (scripts/test.sh)."""
+import contextlib
 import os
 import signal
 import subprocess
@@ -58,8 +59,13 @@ def _requests(mnt):
     return vh.ctl_json("status", "--json", mnt)[1]["requests"]
 
 
-def _mount(tmp_path, opts=(), files=None, **kw):
-    return testlib.errovl_with_files(tmp_path, opts, files, **kw)
+@contextlib.contextmanager
+def _on_ring(tmp_path, files=None):
+    """A started mount with @files in its lower layer, whose requests
+    come through io_uring (else the test would prove nothing)."""
+    with testlib.errovl_with_files(tmp_path, (), files) as m:
+        assert _requests(m.mnt) == "io_uring"
+        yield m
 
 
 @pytest.mark.parametrize("uring,opts,want", [
@@ -72,7 +78,7 @@ def test_status_reports_requests(tmp_path, uring, opts, want):
     """errovlctl status says how requests arrive: io_uring when the
     module allows it, unless uring=0 or threaded=0 (one thread answers
     everything); /dev/fuse when the module does not offer it."""
-    with _mount(tmp_path, opts, files={"f": b"x"}) as m:
+    with testlib.errovl_with_files(tmp_path, opts, {"f": b"x"}) as m:
         with open(os.path.join(m.mnt, "f"), "rb") as f:
             assert f.read() == b"x"
         assert _requests(m.mnt) == want
@@ -82,8 +88,7 @@ def test_every_kind_of_request(tmp_path, uring):
     """Lookups, creates, writes, renames (worker), fsync (worker),
     listings (worker), xattrs, links, symlinks, truncation, unlink and
     rmdir all work and land in the upper layer."""
-    with _mount(tmp_path, files={"low": b"lower data"}) as m:
-        assert _requests(m.mnt) == "io_uring"
+    with _on_ring(tmp_path, files={"low": b"lower data"}) as m:
         d = os.path.join(m.mnt, "d")
         os.mkdir(d)
         for i in range(50):
@@ -118,7 +123,7 @@ def test_lower_reads_whole(tmp_path, uring, size):
     every size reads back byte for byte, sequentially and at random
     offsets."""
     data = os.urandom(size)
-    with _mount(tmp_path, files={"f": data}) as m:
+    with _on_ring(tmp_path, files={"f": data}) as m:
         p = os.path.join(m.mnt, "f")
         with open(p, "rb") as f:
             assert f.read() == data
@@ -146,7 +151,7 @@ def test_slow_requests_do_not_stop_others(tmp_path, uring):
     ring entry; meanwhile creates, renames and listings are answered,
     and every copy ends up whole."""
     big = {f"big{i}": bytes([i]) * (32 << 20) for i in range(8)}
-    with _mount(tmp_path, files=big) as m:
+    with _on_ring(tmp_path, files=big) as m:
         procs = _copy_up_all(m.mnt, big)
         for i in range(100):
             q = os.path.join(m.mnt, f"other{i}")
@@ -164,7 +169,7 @@ def test_slow_requests_do_not_stop_others(tmp_path, uring):
 def test_parallel_clients(tmp_path, uring):
     """Threads on every CPU create, write, read back and remove files at
     the same time; nothing is lost or mixed up."""
-    with _mount(tmp_path) as m:
+    with _on_ring(tmp_path) as m:
         errors = []
 
         def work(n):
@@ -194,8 +199,7 @@ def test_sigterm_with_requests_in_flight(tmp_path, uring):
     """SIGTERM while copy-ups hold ring entries: the daemon finishes what
     it answers and exits (status 0), and no client hangs."""
     big = {f"big{i}": bytes([i]) * (64 << 20) for i in range(4)}
-    m = _mount(tmp_path, files=big)
-    with m:
+    with _on_ring(tmp_path, files=big) as m:
         procs = _copy_up_all(m.mnt, big)
         time.sleep(0.2)
         m.proc.send_signal(signal.SIGTERM)

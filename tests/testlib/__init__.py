@@ -28,6 +28,9 @@ Mounts (context managers; they always clean up, even on failure)
         .proc .mnt .upper .work .lowers .log() .unmount(wait=True) -> exit
         status (or None if it did not exit) .kill9() .mounted .rss_kib().
         @env: extra environment of the daemon (e.g. ASAN_OPTIONS).
+    errovl_with_files(base, opts=(), files=None, **kw)
+        An ErrovlMount (not started) whose one lower layer, base/l, is
+        built from @files (a layers spec: name -> bytes, File, Dir...).
         ``ErrovlMount.run(...)`` starts the daemon without waiting, for
         setup-error tests: returns (exit status, stderr text, mounted?).
     KernelOverlay(base, lowers=None, opts=DEFAULT_KERNEL_OPTS, ...)
@@ -70,8 +73,8 @@ __all__ = [
     "private_mount_namespace", "in_private_namespace", "require_root",
     "require_fuse", "require_kernel_overlay", "require_tools",
     "require_daemon", "errovl_binary", "is_root", "passthrough_expected",
-    "extra_opts",
+    "extra_opts", "daemon_wrapper",
     "ErrovlMount", "errovl_with_files",
     "KernelOverlay", "LoopExt4", "umount", "DEFAULT_KERNEL_OPTS",
-    "wait_for_mount", "sysop", "layers",
+    "wait_for_mount", "mounted_at", "sysop", "layers",
 ]

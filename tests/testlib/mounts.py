@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from . import sysop
+from . import layers, sysop
 from .skips import require_daemon, require_kernel_overlay
 from .skips import daemon_wrapper, extra_opts, require_root, require_tools
 
@@ -262,12 +262,9 @@ class ErrovlMount(_Layout):
 
 def errovl_with_files(base, opts=(), files=None, **kw):
     """An ErrovlMount (not started) under @base whose one lower layer,
-    @base/l, holds @files (name: bytes)."""
+    @base/l, holds @files (a layers.build() spec, e.g. name: bytes)."""
     lo = os.path.join(str(base), "l")
-    os.makedirs(lo, exist_ok=True)
-    for name, data in (files or {}).items():
-        with open(os.path.join(lo, name), "wb") as f:
-            f.write(data)
+    layers.build(lo, files or {})
     return ErrovlMount(os.path.join(str(base), "e"), lowers=[lo], opts=opts,
                        **kw)
 

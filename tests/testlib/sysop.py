@@ -5,6 +5,7 @@ never raises for an errno.  errno is read right after the failing call
 import ctypes
 import ctypes.util
 import os
+import struct
 
 _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6",
                     use_errno=True)
@@ -30,6 +31,8 @@ _libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p,
 _libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
 _libc.unshare.argtypes = [ctypes.c_int]
 _libc.syncfs.argtypes = [ctypes.c_int]
+_libc.getdents64.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t]
+_libc.getdents64.restype = ctypes.c_ssize_t
 
 
 def _b(p):
@@ -85,3 +88,20 @@ def fsync(fd):
         return 0
     except OSError as e:
         return -e.errno
+
+
+def getdents64(fd, bufsize):
+    """One getdents64(2) call with a @bufsize buffer -> a list of
+    (name, d_ino), "." and ".." included ([] at the end), or -errno."""
+    buf = ctypes.create_string_buffer(bufsize)
+    n = _ret(_libc.getdents64(fd, buf, bufsize))
+    if n < 0:
+        return n
+    got, pos = [], 0
+    while pos < n:
+        # struct linux_dirent64: d_ino, d_off, d_reclen, d_type, d_name
+        ino, _off, reclen = struct.unpack_from("<QqH", buf.raw, pos)
+        name = buf.raw[pos + 19:pos + reclen].split(b"\0", 1)[0]
+        got.append((os.fsdecode(name), ino))
+        pos += reclen
+    return got
