@@ -114,6 +114,7 @@ static int ovl_new_at(struct ovl_fs *ofs, fuse_req_t req,
 	struct stat pst;
 	gid_t gid = ovl_id_disk(&ofs->config.gidmap, ctx->gid);
 	uid_t uid = ovl_id_disk(&ofs->config.uidmap, ctx->uid);
+	bool need_chown;
 	int fd = -1, r;
 
 	r = ovl_node_stat(ofs, parent, &pst);
@@ -164,15 +165,24 @@ static int ovl_new_at(struct ovl_fs *ofs, fuse_req_t req,
 	}
 	if (r < 0)
 		return -errno;
+	/*
+	 * The new object is the daemon's. In place under a parent of the
+	 * daemon's group it is already a requester with the daemon's ids
+	 * (root in a container build) whatever rule gave it its group
+	 * (set-group-ID parent, grpid mount or not): no chown then.
+	 */
+	need_chown = dirfd == ofs->work_fd || uid != ofs->own_uid ||
+		     gid != ofs->own_gid || pst.st_gid != ofs->own_gid;
 	/* chown clears set-id bits (and mkdir ignores S_ISGID): set again. */
 	if (nw->tmpfile) {
-		if (fchown(fd, uid, gid) < 0 ||
+		if ((need_chown && fchown(fd, uid, gid) < 0) ||
 		    ((mode & 07000) && fchmod(fd, mode) < 0)) {
 			r = -errno;
 			close(fd);
 			return r; /* nothing to unlink: it has no name */
 		}
-	} else if (fchownat(dirfd, nm, uid, gid, AT_SYMLINK_NOFOLLOW) < 0 ||
+	} else if ((need_chown &&
+		    fchownat(dirfd, nm, uid, gid, AT_SYMLINK_NOFOLLOW) < 0) ||
 		   (!S_ISLNK(nw->mode) && (mode & 07000) &&
 		    fchmodat(dirfd, nm, mode, 0) < 0)) {
 		r = -errno;

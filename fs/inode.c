@@ -145,33 +145,35 @@ int ovl_kill_suidgid(int fd)
 	if (!(m & S_ISUID) || (m & S_IXGRP))
 		m &= ~(mode_t)S_ISGID;
 	m &= ~(mode_t)S_ISUID;
-	return ovl_chmod_fd(fd, m);
+	return ovl_chmod_at(fd, "", m);
 }
 
-static int ovl_do_truncate(struct ovl_fs *ofs, int ufd,
+/*
+ * Truncates the upper file @real to @size through the open handle of
+ * @fi when it has one, else through an fd of its own.
+ */
+static int ovl_do_truncate(const struct ovl_real *real,
 			   struct fuse_file_info *fi, off_t size)
 {
-	char p[OVL_PROC_PATH_MAX];
-	int fd, r = 0;
+	struct ovl_handle *h =
+		fi ? (struct ovl_handle *)(uintptr_t)fi->fh : NULL;
+	int fd, r;
 
-	if (fi && fi->fh) {
-		struct ovl_handle *h = (struct ovl_handle *)(uintptr_t)fi->fh;
-
-		if (h->upper && h->fd >= 0)
-			return ftruncate(h->fd, size) < 0 ? -errno : 0;
-	}
-	fd = open(ovl_proc_path(p, ufd), O_WRONLY | O_CLOEXEC | O_NONBLOCK);
+	if (h && h->upper && h->fd >= 0)
+		fd = h->fd;
+	else
+		fd = ovl_real_open(real, O_WRONLY | O_NONBLOCK);
 	if (fd < 0)
-		return -errno;
-	if (ftruncate(fd, size) < 0)
-		r = -errno;
-	close(fd);
+		return fd;
+	r = ftruncate(fd, size) < 0 ? -errno : ovl_kill_suidgid(fd);
+	if (!h || fd != h->fd)
+		close(fd);
 	return r;
 }
 
-static int ovl_setattr_upper(struct ovl_fs *ofs, struct ovl_node *node, int ufd,
-			     struct stat *attr, int valid,
-			     struct fuse_file_info *fi);
+static int ovl_setattr_upper(struct ovl_fs *ofs, struct ovl_node *node,
+			     const struct ovl_real *real, struct stat *attr,
+			     int valid, struct fuse_file_info *fi);
 
 static bool ovl_ts_eq(const struct timespec *a, const struct timespec *b)
 {
@@ -214,7 +216,7 @@ static int ovl_do_setattr(struct ovl_fs *ofs, struct ovl_node *node,
 {
 	bool data = !(valid & FUSE_SET_ATTR_SIZE) || attr->st_size != 0;
 	struct ovl_real real;
-	int ufd, r;
+	int r;
 
 	valid = ovl_setattr_effective(ofs, node, attr, valid);
 	if (!valid)
@@ -225,26 +227,29 @@ static int ovl_do_setattr(struct ovl_fs *ofs, struct ovl_node *node,
 	r = ovl_real_get(ofs, node, true, &real);
 	if (r < 0)
 		return r;
-	ufd = real.layer == 0 ? ovl_real_open(&real, O_PATH) : -EIO;
+	r = real.layer == 0
+		    ? ovl_setattr_upper(ofs, node, &real, attr, valid, fi)
+		    : -EIO;
 	ovl_real_put(ofs, &real);
-	if (ufd < 0)
-		return ufd;
-	r = ovl_setattr_upper(ofs, node, ufd, attr, valid, fi);
-	close(ufd);
 	return r;
 }
 
-/* Applies @valid of @attr to the upper object @ufd (O_PATH). */
-static int ovl_setattr_upper(struct ovl_fs *ofs, struct ovl_node *node, int ufd,
-			     struct stat *attr, int valid,
-			     struct fuse_file_info *fi)
+/*
+ * Applies @valid of @attr to the upper object @real, by its name (no
+ * fd to open and close for a chown or utimes: an untar sends three
+ * such requests per file).
+ */
+static int ovl_setattr_upper(struct ovl_fs *ofs, struct ovl_node *node,
+			     const struct ovl_real *real, struct stat *attr,
+			     int valid, struct fuse_file_info *fi)
 {
 	int r;
 
 	if (valid & FUSE_SET_ATTR_MODE) {
 		if (S_ISLNK(node->type))
 			return -EOPNOTSUPP;
-		r = ovl_chmod_fd(ufd, attr->st_mode & 07777);
+		r = ovl_chmod_at(real->dirfd, real->name,
+				 attr->st_mode & 07777);
 		if (r < 0)
 			return r;
 	}
@@ -257,16 +262,15 @@ static int ovl_setattr_upper(struct ovl_fs *ofs, struct ovl_node *node, int ufd,
 				    ? ovl_id_disk(&c->gidmap, attr->st_gid)
 				    : (gid_t)-1;
 
-		if (fchownat(ufd, "", uid, gid,
-			     AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
+		if (fchownat(real->dirfd, real->name, uid, gid,
+			     real->name[0] ? AT_SYMLINK_NOFOLLOW
+					   : AT_EMPTY_PATH) < 0)
 			return -errno;
 	}
 	if (valid & FUSE_SET_ATTR_SIZE) {
 		if (!S_ISREG(node->type))
 			return S_ISDIR(node->type) ? -EISDIR : -EINVAL;
-		r = ovl_do_truncate(ofs, ufd, fi, attr->st_size);
-		if (r == 0)
-			r = ovl_kill_suidgid(ufd);
+		r = ovl_do_truncate(real, fi, attr->st_size);
 		if (r < 0)
 			return r;
 	}
@@ -285,7 +289,7 @@ static int ovl_setattr_upper(struct ovl_fs *ofs, struct ovl_node *node, int ufd,
 			tv[1].tv_nsec = UTIME_NOW;
 		else if (valid & FUSE_SET_ATTR_MTIME)
 			tv[1] = attr->st_mtim;
-		r = ovl_utimens_fd(ufd, tv);
+		r = ovl_utimens_at(real->dirfd, real->name, tv);
 		if (r < 0)
 			return r;
 	}

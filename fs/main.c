@@ -397,6 +397,8 @@ int main(int argc, char **argv)
 	memset(&ofs, 0, sizeof(ofs));
 	ofs.upper_fd = ofs.workdir_fd = ofs.work_fd = -1;
 	ofs.state_fd = ofs.lock_fd = -1;
+	ofs.own_uid = geteuid();
+	ofs.own_gid = getegid();
 	ovl_config_init(&ofs.config);
 	r = ovl_main_parse(argc, argv, &ofs.config, &a);
 	if (r < 0 || a.help || a.version) {

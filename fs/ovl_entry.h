@@ -181,6 +181,8 @@ struct ovl_fs {
 	int work_fd; /* O_PATH of workdir/work, -1 without upper */
 	int state_fd; /* O_RDONLY dir fd of workdir/errovl, -1 w/o upper */
 	int lock_fd; /* workdir/errovl/lock, flock'ed; -1 w/o upper */
+	uid_t own_uid; /* the daemon's ids: what the kernel gives */
+	gid_t own_gid; /* what it creates (ovl_new_at()) */
 
 	/*
 	 * Upper errors that no application call returned directly

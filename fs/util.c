@@ -181,17 +181,37 @@ struct ovl_xattr_args {
 static bool ovl_no_xattrat;
 
 /*
- * Whether an *xattrat() failure may succeed through /proc: the kernel
- * lacks the call, or @name is "." in a directory the daemon may not
- * search (/proc/self/fd/N needs no search of it; a name in it does).
+ * A call newer than some kernels failed with @err: whether to do it the
+ * older way. ENOSYS (the kernel predates the call) turns the newer call
+ * off for good (*@off). EPERM is also what a seccomp profile that does
+ * not know the call answers; it turns the call off once the older way
+ * gets past it (ovl_fallback_settle()), a genuine EPERM stays one.
+ */
+static bool ovl_fallback(bool *off, int err)
+{
+	if (err == ENOSYS)
+		__atomic_store_n(off, true, __ATOMIC_RELAXED);
+	return err == ENOSYS || err == EPERM;
+}
+
+/* Returns @r, the older way's result after the newer call's @err. */
+static ssize_t ovl_fallback_settle(bool *off, int err, ssize_t r)
+{
+	if (err == EPERM && r != -EPERM)
+		__atomic_store_n(off, true, __ATOMIC_RELAXED);
+	return r;
+}
+
+/*
+ * Whether an *xattrat() failure may succeed through /proc: the call is
+ * missing or filtered (ovl_fallback()), or @name is "." in a directory
+ * the daemon may not search (/proc/self/fd/N needs no search of it; a
+ * name in it does).
  */
 static bool ovl_xattrat_retry(int err, const char *name)
 {
-	if (err == ENOSYS) {
-		__atomic_store_n(&ovl_no_xattrat, true, __ATOMIC_RELAXED);
-		return true;
-	}
-	return err == EACCES && !strcmp(name, ".");
+	return ovl_fallback(&ovl_no_xattrat, err) ||
+	       (err == EACCES && !strcmp(name, "."));
 }
 
 /*
@@ -228,17 +248,21 @@ ssize_t ovl_getxattr_at(int dirfd, const char *name, const char *xname,
 	char p[OVL_PROC_PATH_MAX + NAME_MAX + 1];
 	struct ovl_xattr_args a = {(uintptr_t)buf, (uint32_t)size, 0};
 	ssize_t n;
+	int err = 0;
 
 	if (!__atomic_load_n(&ovl_no_xattrat, __ATOMIC_RELAXED)) {
 		n = syscall(__NR_getxattrat, dirfd, name, AT_SYMLINK_NOFOLLOW,
 			    xname, &a, sizeof(a));
-		if (n >= 0 || !ovl_xattrat_retry(errno, name))
-			return n < 0 ? -errno : n;
+		if (n >= 0)
+			return n;
+		err = errno;
+		if (!ovl_xattrat_retry(err, name))
+			return -err;
 	}
 	n = ovl_xattr_proc_path(p, dirfd, name)
 		    ? getxattr(p, xname, buf, size)
 		    : lgetxattr(p, xname, buf, size);
-	return n < 0 ? -errno : n;
+	return ovl_fallback_settle(&ovl_no_xattrat, err, n < 0 ? -errno : n);
 }
 
 /**
@@ -254,16 +278,20 @@ ssize_t ovl_listxattr_at(int dirfd, const char *name, char *list, size_t size)
 {
 	char p[OVL_PROC_PATH_MAX + NAME_MAX + 1];
 	ssize_t n;
+	int err = 0;
 
 	if (!__atomic_load_n(&ovl_no_xattrat, __ATOMIC_RELAXED)) {
 		n = syscall(__NR_listxattrat, dirfd, name, AT_SYMLINK_NOFOLLOW,
 			    list, size);
-		if (n >= 0 || !ovl_xattrat_retry(errno, name))
-			return n < 0 ? -errno : n;
+		if (n >= 0)
+			return n;
+		err = errno;
+		if (!ovl_xattrat_retry(err, name))
+			return -err;
 	}
 	n = ovl_xattr_proc_path(p, dirfd, name) ? listxattr(p, list, size)
 						: llistxattr(p, list, size);
-	return n < 0 ? -errno : n;
+	return ovl_fallback_settle(&ovl_no_xattrat, err, n < 0 ? -errno : n);
 }
 
 #ifndef __NR_fchmodat2
@@ -273,32 +301,40 @@ ssize_t ovl_listxattr_at(int dirfd, const char *name, char *list, size_t size)
 static bool ovl_no_fchmodat2;
 
 /**
- * ovl_chmod_fd - chmod the object an fd refers to, O_PATH fds included
- * @fd: the fd
+ * ovl_chmod_at - chmod a real object, not following symlinks
+ * @dirfd: fd of the directory holding the object, or (O_PATH too) of
+ *         the object itself with @name ""
+ * @name: the object's name in @dirfd, or ""
  * @mode: the new permission bits
  *
- * fchmodat2(2) (Linux 6.6) takes the fd itself (AT_EMPTY_PATH); older
- * kernels go through /proc/self/fd.
+ * fchmodat2(2) (Linux 6.6) takes an O_PATH fd (AT_EMPTY_PATH) and
+ * refuses symlinks; older kernels go through /proc/self/fd or the name,
+ * followed: callers never chmod a symlink.
  *
  * Return: 0 or -errno.
  */
-int ovl_chmod_fd(int fd, mode_t mode)
+int ovl_chmod_at(int dirfd, const char *name, mode_t mode)
 {
 	char p[OVL_PROC_PATH_MAX];
+	int flags = name[0] ? AT_SYMLINK_NOFOLLOW : AT_EMPTY_PATH, err = 0, r;
 
 	if (!__atomic_load_n(&ovl_no_fchmodat2, __ATOMIC_RELAXED)) {
-		if (syscall(__NR_fchmodat2, fd, "", mode, AT_EMPTY_PATH) == 0)
+		if (syscall(__NR_fchmodat2, dirfd, name, mode, flags) == 0)
 			return 0;
-		if (errno != ENOSYS)
-			return -errno;
-		__atomic_store_n(&ovl_no_fchmodat2, true, __ATOMIC_RELAXED);
+		err = errno;
+		if (!ovl_fallback(&ovl_no_fchmodat2, err))
+			return -err;
 	}
-	return chmod(ovl_proc_path(p, fd), mode) < 0 ? -errno : 0;
+	r = name[0] ? fchmodat(dirfd, name, mode, 0)
+		    : chmod(ovl_proc_path(p, dirfd), mode);
+	return (int)ovl_fallback_settle(&ovl_no_fchmodat2, err,
+					r < 0 ? -errno : 0);
 }
 
 /**
- * ovl_utimens_fd - set the times of the object an fd refers to, O_PATH fds included
- * @fd: the fd
+ * ovl_utimens_at - set the times of a real object, not following symlinks
+ * @dirfd: as for ovl_chmod_at()
+ * @name: as for ovl_chmod_at()
  * @tv: access and modification times, as for utimensat(2)
  *
  * utimensat(2) takes AT_EMPTY_PATH since Linux 5.8; older kernels
@@ -306,16 +342,20 @@ int ovl_chmod_fd(int fd, mode_t mode)
  *
  * Return: 0 or -errno.
  */
-int ovl_utimens_fd(int fd, const struct timespec tv[2])
+int ovl_utimens_at(int dirfd, const char *name, const struct timespec tv[2])
 {
 	char p[OVL_PROC_PATH_MAX];
 
-	if (utimensat(fd, "", tv, AT_EMPTY_PATH) == 0)
+	if (name[0])
+		return utimensat(dirfd, name, tv, AT_SYMLINK_NOFOLLOW) < 0
+			       ? -errno
+			       : 0;
+	if (utimensat(dirfd, "", tv, AT_EMPTY_PATH) == 0)
 		return 0;
 	if (errno != EINVAL)
 		return -errno;
-	return utimensat(AT_FDCWD, ovl_proc_path(p, fd), tv, 0) < 0 ? -errno
-								    : 0;
+	return utimensat(AT_FDCWD, ovl_proc_path(p, dirfd), tv, 0) < 0 ? -errno
+								       : 0;
 }
 
 /* Whether @name is in the NUL-separated xattr name list @list (@n bytes). */

@@ -2,13 +2,15 @@
 /*
  * nosys - run a command with some system calls failing with ENOSYS
  *
- * Usage: nosys NR[,NR...] COMMAND [ARG...]
+ * Usage: nosys [-e ERRNO] NR[,NR...] COMMAND [ARG...]
  *
  * The filesystem tests run the daemon through it as if on a kernel
  * that predates those calls (fchmodat2: Linux 6.6; getxattrat and
  * listxattrat: 6.13), so that the fallbacks the daemon keeps for older
  * kernels run too. A seccomp filter answers the listed numbers with
  * ENOSYS and lets every other call through; the command inherits it.
+ * -e answers another errno instead (a number), as container runtimes'
+ * profiles do for calls they do not know (EPERM, 1).
  */
 #include <errno.h>
 #include <linux/audit.h>
@@ -33,7 +35,8 @@
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: nosys NR[,NR...] COMMAND [ARG...]\n");
+	fprintf(stderr,
+		"usage: nosys [-e ERRNO] NR[,NR...] COMMAND [ARG...]\n");
 	return 2;
 }
 
@@ -43,8 +46,16 @@ int main(int argc, char **argv)
 	struct sock_filter f[4 + 2 * NOSYS_MAX + 1];
 	struct sock_fprog prog;
 	unsigned int n = 0, nr_calls = 0;
+	unsigned long err = ENOSYS;
 	char *s, *end;
 
+	if (argc > 2 && !strcmp(argv[1], "-e")) {
+		err = strtoul(argv[2], &end, 10);
+		if (end == argv[2] || *end || !err || err > 4095)
+			return usage();
+		argc -= 2;
+		argv += 2;
+	}
 	if (argc < 3)
 		return usage();
 	/* Another architecture (a 32-bit call): let it through. */
@@ -65,7 +76,7 @@ int main(int argc, char **argv)
 		f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
 						      (unsigned int)nr, 0, 1);
 		f[n++] = (struct sock_filter)BPF_STMT(
-			BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS);
+			BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (unsigned int)err);
 	}
 	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
 					      SECCOMP_RET_ALLOW);

@@ -124,6 +124,7 @@ def test_utimensat_now_omit(tmp_path, mode):
 
 SG = {"sg/": Dir(mode=0o2775, gid=1234), "sg/old": File("o\n", gid=1234),
       "sgw/": Dir(mode=0o2777, gid=1234),
+      "sg0/": Dir(mode=0o2775, gid=0), "fg/": Dir(mode=0o775, gid=1234),
       "pub": File("p\n", mode=0o666, uid=1000, gid=1000, mtime=T0),
       "t/": Dir(mode=0o1777), "t/theirs": File("x\n", uid=1000, gid=1000),
       "t/mine": File("m\n", uid=2000, gid=2000),
@@ -181,6 +182,16 @@ def _setid_probe(s):
         r["newf"] = _own(p("sg/newf"))
         r["newd"] = _own(p("sg/newd"))
         r["deeper"] = _own(p("sg/newd/deeper"))
+        # root in a set-group-ID dir of its own group, and in a plain
+        # dir of another group: the daemon skips its chown only when
+        # the kernel already gave the requester's ids
+        for d in ("sg0", "fg"):
+            os.close(os.open(p(f"{d}/f"), os.O_CREAT | os.O_WRONLY, 0o4755))
+            os.mkdir(p(f"{d}/d"), 0o755)
+            os.mkfifo(p(f"{d}/p"), 0o640)
+            os.symlink("f", p(f"{d}/l"))
+            for n in ("f", "d", "p", "l"):
+                r[f"{d}/{n}"] = _own(p(f"{d}/{n}"))
         r["user_create_no_write"] = _as_user(2000, lambda: os.close(
             os.open(p("sg/u"), os.O_CREAT | os.O_WRONLY, 0o666)))
         r["user_create"] = _as_user(2000, lambda: os.close(os.open(
