@@ -119,10 +119,11 @@ enum {
 /*
  * Reads and writes up to these sizes are answered by the reader. A
  * read of a cold lower file may wait for the disk whatever its size
- * (a seek dominates); 128 KiB is the kernel's readahead window, so a
- * sequential reader's stream stays on the reader thread. Writes come
- * in up to 1 MiB from the writeback cache and go to workers above
- * 64 KiB.
+ * (a seek dominates). Sequential reads come in the size of the mount's
+ * readahead window (super.c): 128 KiB ones stay on the reader; larger
+ * ones measured faster on workers, which the kernel keeps busy with
+ * the next window meanwhile (FUSE_ASYNC_READ). Writes come in up to
+ * 1 MiB from the writeback cache and go to workers above 64 KiB.
  */
 #define OVL_LOOP_INLINE_READ (128 * 1024)
 #define OVL_LOOP_INLINE_WRITE (64 * 1024)
@@ -425,7 +426,7 @@ static ssize_t ovl_io_writev(int fd, struct iovec *iov, int count,
 			     void *userdata)
 {
 	struct ovl_fs *ofs = userdata;
-	bool uring = false;
+	bool init = false, uring = false;
 	uint64_t unique;
 	int32_t error;
 	ssize_t res;
@@ -439,6 +440,7 @@ static ssize_t ovl_io_writev(int fd, struct iovec *iov, int count,
 		    iov[1].iov_len >= OVL_INIT_OUT_FLAGS + 4) {
 			uring = ovl_loop_patch_init(ofs, iov[1].iov_base,
 						    iov[1].iov_len);
+			init = true;
 			__atomic_store_n(&ofs->init_pending, false,
 					 __ATOMIC_RELAXED);
 		}
@@ -451,6 +453,9 @@ static ssize_t ovl_io_writev(int fd, struct iovec *iov, int count,
 	/* The kernel holds requests until the entries are registered. */
 	if (uring && res >= 0)
 		ovl_uring_start(ofs->uring);
+	/* The kernel applied the INIT's readahead limit: now raise it. */
+	if (init && res >= 0)
+		ovl_super_readahead(ofs);
 	return res;
 }
 

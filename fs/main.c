@@ -88,6 +88,9 @@ static void ovl_main_usage(FILE *f)
 		"request\n"
 		"                      before it sleeps (default 50, 0 = "
 		"never)\n"
+		"  readahead=KIB       readahead window of the mount (default "
+		"1024,\n"
+		"                      0 = the kernel's, 128)\n"
 		"  uring=0|1           requests through io_uring queues per "
 		"CPU\n"
 		"                      (default 1: when the kernel offers it, "
@@ -379,6 +382,7 @@ static int ovl_main_run(struct ovl_fs *ofs, const struct ovl_main_args *a,
 		ovl_main_end_session(ofs, true);
 		return r;
 	}
+	ovl_super_mounted(ofs);
 	if (*status_fd >= 0)
 		ovl_main_detach(status_fd, 0);
 	r = ovl_loop_run(ofs, se);

@@ -249,6 +249,8 @@ void ovl_op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
 
 int ovl_super_setup(struct ovl_fs *ofs);
 void ovl_super_free(struct ovl_fs *ofs);
+void ovl_super_mounted(struct ovl_fs *ofs);
+void ovl_super_readahead(struct ovl_fs *ofs);
 int ovl_lock_set_state(struct ovl_fs *ofs, const char *state);
 void ovl_lock_release(struct ovl_fs *ofs);
 extern const struct fuse_lowlevel_ops ovl_ops;

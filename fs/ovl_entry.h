@@ -183,6 +183,7 @@ struct ovl_fs {
 	int lock_fd; /* workdir/errovl/lock, flock'ed; -1 w/o upper */
 	uid_t own_uid; /* the daemon's ids: what the kernel gives */
 	gid_t own_gid; /* what it creates (ovl_new_at()) */
+	dev_t mnt_dev; /* the mount's device once mounted, else 0 */
 
 	/*
 	 * Upper errors that no application call returned directly

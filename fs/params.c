@@ -33,6 +33,8 @@
 #define OVL_DEFAULT_HARVEST_MS 5000u
 #define OVL_DEFAULT_TIMEOUT 3600.0
 #define OVL_DEFAULT_SPIN_US 50u
+#define OVL_DEFAULT_READAHEAD_KIB 1024u
+#define OVL_MAX_READAHEAD_KIB 65536u
 
 /* Options libfuse or mount(8) understand, handed to libfuse as they are. */
 static const char *const ovl_params_fuse_flags[] = {
@@ -84,6 +86,20 @@ static int ovl_params_err(char **ret_err, const char *fmt, ...)
 	return -EINVAL;
 }
 
+/* A decimal number from 0 to @max, nothing else, into @ret. */
+static int ovl_params_uint(const char *v, unsigned long max, unsigned int *ret)
+{
+	unsigned long n;
+	char *end;
+
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (!*v || *end || errno || *v == '-' || n > max)
+		return -EINVAL;
+	*ret = (unsigned int)n;
+	return 0;
+}
+
 /**
  * ovl_config_init - set the defaults of every option
  * @cfg: configuration to initialise
@@ -100,6 +116,7 @@ void ovl_config_init(struct ovl_config *cfg)
 	cfg->redirect = OVL_REDIRECT_OFF;
 	cfg->timeout = OVL_DEFAULT_TIMEOUT;
 	cfg->spin_us = OVL_DEFAULT_SPIN_US;
+	cfg->readahead_kib = OVL_DEFAULT_READAHEAD_KIB;
 	cfg->uidmap.overflow = 65534;
 	cfg->gidmap.overflow = 65534;
 }
@@ -461,29 +478,30 @@ static int ovl_params_one(struct ovl_config *cfg, char *opt, char **ret_err)
 		return 0;
 	}
 	if (!strcmp(opt, "harvest_interval") && v) {
-		char *end;
-		unsigned long s;
+		unsigned int sec;
 
-		errno = 0;
-		s = strtoul(v, &end, 10);
-		if (!*v || *end || errno || s > UINT_MAX / 1000 || *v == '-')
+		if (ovl_params_uint(v, UINT_MAX / 1000, &sec) < 0)
 			return ovl_params_err(ret_err,
 					      "bad harvest_interval '%s'", v);
-		cfg->harvest_interval_ms = (unsigned int)s * 1000u;
+		cfg->harvest_interval_ms = sec * 1000u;
 		return 0;
 	}
 	if (!strcmp(opt, "spin") && v) {
-		char *end;
-		unsigned long us;
-
-		errno = 0;
-		us = strtoul(v, &end, 10);
-		if (!*v || *end || errno || *v == '-' || us > 1000000)
+		if (ovl_params_uint(v, 1000000, &cfg->spin_us) < 0)
 			return ovl_params_err(ret_err,
 					      "bad spin '%s' (microseconds, "
 					      "0 to 1000000)",
 					      v);
-		cfg->spin_us = (unsigned int)us;
+		return 0;
+	}
+	if (!strcmp(opt, "readahead") && v) {
+		if (ovl_params_uint(v, OVL_MAX_READAHEAD_KIB,
+				    &cfg->readahead_kib) < 0)
+			return ovl_params_err(ret_err,
+					      "bad readahead '%s' (KiB, 0 to "
+					      "%u)",
+					      v, OVL_MAX_READAHEAD_KIB);
+		cfg->readahead_set = true;
 		return 0;
 	}
 	if (!strcmp(opt, "timeout") && v) {
@@ -543,14 +561,9 @@ static int ovl_params_one(struct ovl_config *cfg, char *opt, char **ret_err)
 	if (!v && ovl_params_atime(cfg, opt))
 		return 0;
 	if (!strcmp(opt, "max_read") && v) {
-		char *end;
-		unsigned long n;
-
-		errno = 0;
-		n = strtoul(v, &end, 10);
-		if (!*v || *end || errno || *v == '-' || !n || n > UINT_MAX)
+		if (ovl_params_uint(v, UINT_MAX, &cfg->max_read) < 0 ||
+		    !cfg->max_read)
 			return ovl_params_err(ret_err, "bad max_read '%s'", v);
-		cfg->max_read = (unsigned int)n;
 		*eq = '=';
 		return ovl_params_add_fuse(cfg, opt);
 	}

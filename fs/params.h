@@ -60,6 +60,8 @@ struct ovl_config {
 	bool threaded; /* -o threaded=0|1: multi-threaded loop */
 	bool uring; /* -o uring=0|1: FUSE over io_uring when offered */
 	unsigned int spin_us; /* -o spin=US: reader stays awake (loop.c) */
+	unsigned int readahead_kib; /* -o readahead=KIB, 0: the kernel's */
+	bool readahead_set; /* readahead= was given */
 	bool xino; /* compose st_ino when layers span devices */
 	bool noacl; /* -o noacl: do not enforce POSIX ACLs */
 	double timeout; /* -o timeout=SECONDS: entry and attr cache */

@@ -31,6 +31,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -342,6 +343,62 @@ void ovl_super_free(struct ovl_fs *ofs)
 	if (ofs->state_fd >= 0)
 		close(ofs->state_fd);
 	ofs->upper_fd = ofs->work_fd = ofs->workdir_fd = ofs->state_fd = -1;
+}
+
+/**
+ * ovl_super_mounted - note the device of the new mount
+ * @ofs: the mount, mounted but its INIT not yet answered
+ *
+ * With AT_STATX_DONT_SYNC and no attributes asked for, the kernel
+ * answers from the inode it has: no request reaches the daemon, which
+ * is not reading any yet.
+ */
+void ovl_super_mounted(struct ovl_fs *ofs)
+{
+	struct statx stx;
+
+	if (statx(AT_FDCWD, ofs->config.mountpoint,
+		  AT_STATX_DONT_SYNC | AT_NO_AUTOMOUNT, 0, &stx) == 0)
+		ofs->mnt_dev = makedev(stx.stx_dev_major, stx.stx_dev_minor);
+	else
+		ovl_dbg(ofs, "statx of the mount point: %s", strerror(errno));
+}
+
+/**
+ * ovl_super_readahead - set the readahead window of the mount
+ * @ofs: the mount, its INIT answered
+ *
+ * A FUSE mount starts with the kernel's default window, 128 KiB, which
+ * the INIT can only lower: a sequential read of a lower file then costs
+ * a READ round trip per 128 KiB. Its backing device info in sysfs takes
+ * a larger one (-o readahead=, default 1 MiB, what one READ can carry).
+ * Needs root; a failure leaves the kernel's window and is logged when
+ * readahead= was given.
+ */
+void ovl_super_readahead(struct ovl_fs *ofs)
+{
+	char p[64], v[16];
+	int fd, n, r = 0;
+	ssize_t w;
+
+	if (!ofs->config.readahead_kib || !ofs->mnt_dev)
+		return;
+	snprintf(p, sizeof(p), "/sys/class/bdi/%u:%u/read_ahead_kb",
+		 major(ofs->mnt_dev), minor(ofs->mnt_dev));
+	n = snprintf(v, sizeof(v), "%u", ofs->config.readahead_kib);
+	fd = open(p, O_WRONLY | O_CLOEXEC);
+	if (fd < 0) {
+		r = errno;
+	} else {
+		w = write(fd, v, (size_t)n);
+		r = w == n ? 0 : w < 0 ? errno : EIO;
+		close(fd);
+	}
+	if (r && ofs->config.readahead_set)
+		ovl_log(LOG_WARNING, "cannot set readahead through %s: %s", p,
+			strerror(r));
+	else if (r)
+		ovl_dbg(ofs, "readahead through %s: %s", p, strerror(r));
 }
 
 static void ovl_op_init(void *userdata, struct fuse_conn_info *conn)

@@ -315,3 +315,9 @@ def test_no_options_at_all(d):
                                  "spin=1000001", "spin=5us"])
 def test_bad_spin_named(d, opt):
     _expect_setup_error(_o(d, extra=[opt]) + [d["m"]], d["m"], "spin")
+
+
+@pytest.mark.parametrize("opt", ["readahead=", "readahead=-1", "readahead=x",
+                                 "readahead=65537", "readahead=1m"])
+def test_bad_readahead_named(d, opt):
+    _expect_setup_error(_o(d, extra=[opt]) + [d["m"]], d["m"], "readahead")
