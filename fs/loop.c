@@ -450,12 +450,15 @@ static ssize_t ovl_io_writev(int fd, struct iovec *iov, int count,
 	if (res != -ENOENT)
 		return res;
 	res = writev(fd, iov, count);
+	/*
+	 * The kernel applied the INIT's readahead limit: raise it before
+	 * any request is answered (files opened from now on get it).
+	 */
+	if (init && res >= 0)
+		ovl_super_readahead(ofs);
 	/* The kernel holds requests until the entries are registered. */
 	if (uring && res >= 0)
 		ovl_uring_start(ofs->uring);
-	/* The kernel applied the INIT's readahead limit: now raise it. */
-	if (init && res >= 0)
-		ovl_super_readahead(ofs);
 	return res;
 }
 

@@ -358,10 +358,21 @@ void ovl_super_mounted(struct ovl_fs *ofs)
 	struct statx stx;
 
 	if (statx(AT_FDCWD, ofs->config.mountpoint,
-		  AT_STATX_DONT_SYNC | AT_NO_AUTOMOUNT, 0, &stx) == 0)
+		  AT_STATX_DONT_SYNC | AT_NO_AUTOMOUNT, 0, &stx) < 0) {
+		ovl_dbg(ofs, "statx of the mount point: %s", strerror(errno));
+		return;
+	}
+	/*
+	 * Only the root of a mount on an anonymous device (FUSE's) is
+	 * ours: a mount over "/" or one stacked on top meanwhile is not.
+	 */
+	if ((stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
+	    (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT) &&
+	    stx.stx_dev_major == 0)
 		ofs->mnt_dev = makedev(stx.stx_dev_major, stx.stx_dev_minor);
 	else
-		ovl_dbg(ofs, "statx of the mount point: %s", strerror(errno));
+		ovl_dbg(ofs, "mount point %s: not the new mount's root",
+			ofs->config.mountpoint);
 }
 
 /**

@@ -308,15 +308,16 @@ static bool ovl_no_fchmodat2;
  * @mode: the new permission bits
  *
  * fchmodat2(2) (Linux 6.6) takes an O_PATH fd (AT_EMPTY_PATH) and
- * refuses symlinks; older kernels go through /proc/self/fd or the name,
- * followed: callers never chmod a symlink.
+ * refuses symlinks; older kernels go through /proc/self/fd of an O_PATH
+ * fd (of @name, opened without following it).
  *
  * Return: 0 or -errno.
  */
 int ovl_chmod_at(int dirfd, const char *name, mode_t mode)
 {
 	char p[OVL_PROC_PATH_MAX];
-	int flags = name[0] ? AT_SYMLINK_NOFOLLOW : AT_EMPTY_PATH, err = 0, r;
+	int flags = name[0] ? AT_SYMLINK_NOFOLLOW : AT_EMPTY_PATH;
+	int err = 0, fd = dirfd, r = 0;
 
 	if (!__atomic_load_n(&ovl_no_fchmodat2, __ATOMIC_RELAXED)) {
 		if (syscall(__NR_fchmodat2, dirfd, name, mode, flags) == 0)
@@ -325,10 +326,14 @@ int ovl_chmod_at(int dirfd, const char *name, mode_t mode)
 		if (!ovl_fallback(&ovl_no_fchmodat2, err))
 			return -err;
 	}
-	r = name[0] ? fchmodat(dirfd, name, mode, 0)
-		    : chmod(ovl_proc_path(p, dirfd), mode);
-	return (int)ovl_fallback_settle(&ovl_no_fchmodat2, err,
-					r < 0 ? -errno : 0);
+	/* By an O_PATH fd: a symlink swapped in is not followed. */
+	if (name[0])
+		fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || chmod(ovl_proc_path(p, fd), mode) < 0)
+		r = -errno;
+	if (fd >= 0 && fd != dirfd)
+		close(fd);
+	return (int)ovl_fallback_settle(&ovl_no_fchmodat2, err, r);
 }
 
 /**
