@@ -312,7 +312,10 @@ void ovl_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
 	buf.buf[0].fd = ovl_read_fd(ofs, ovl_fh(fi));
 	buf.buf[0].pos = off;
-	/* From a ring entry (uring.c): read into it, no copy in the reply. */
+	/*
+	 * From a ring entry (uring.c): read into it, no copy in the reply;
+	 * no room there (the kernel sends no larger read) is an error.
+	 */
 	p = ovl_uring_payload(size);
 	if (p) {
 		n = pread(buf.buf[0].fd, p, size, off);
@@ -320,15 +323,11 @@ void ovl_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			fuse_reply_err(req, errno);
 		else
 			fuse_reply_buf(req, p, (size_t)n);
-		return;
+	} else if (ovl_uring_payload(0)) {
+		fuse_reply_err(req, EIO);
+	} else {
+		fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
 	}
-	/*
-	 * A ring entry takes no splice; a read larger than its buffer
-	 * (the kernel sends none) gets EIO from ovl_uring_reply().
-	 */
-	fuse_reply_data(req, &buf,
-			ovl_uring_payload(0) ? FUSE_BUF_NO_SPLICE
-					     : FUSE_BUF_SPLICE_MOVE);
 }
 
 /**

@@ -62,36 +62,43 @@ void ovl_node_attr(struct ovl_fs *ofs, struct ovl_node *node, struct stat *st,
  *
  * Return: 0 or -errno.
  */
+/*
+ * The merged attributes of @node from its real object @real (from
+ * ovl_real_get()); -ENOENT when the name now holds another object.
+ */
+static int ovl_real_stat(struct ovl_fs *ofs, struct ovl_node *node,
+			 const struct ovl_real *real, struct stat *st)
+{
+	if (fstatat(real->dirfd, real->name, st,
+		    AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	if ((st->st_mode & S_IFMT) != node->type)
+		return -ENOENT;
+	ovl_node_attr(ofs, node, st, real->layer);
+	return 0;
+}
+
 int ovl_node_stat(struct ovl_fs *ofs, struct ovl_node *node, struct stat *st)
 {
 	struct ovl_real real;
-	unsigned int layer;
 	int r;
 
 	for (int tries = 0;; tries++) {
 		r = ovl_real_get(ofs, node, true, &real);
 		if (r < 0)
 			return r;
-		if (fstatat(real.dirfd, real.name, st,
-			    AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
-			r = -errno;
-		layer = real.layer;
+		r = ovl_real_stat(ofs, node, &real, st);
 		ovl_real_put(ofs, &real);
-		if (r == 0 && (st->st_mode & S_IFMT) == node->type)
-			break;
 		/*
 		 * The name went to another object while this request ran
 		 * (unlink + create racing a getattr). If the node got
 		 * pinned meanwhile, its object is still there: retry once;
 		 * else the object is gone, as for the kernel.
 		 */
-		if (tries == 0 && !S_ISDIR(node->type) &&
-		    __atomic_load_n(&node->pin_fd, __ATOMIC_ACQUIRE) >= 0)
-			continue;
-		return r < 0 ? r : -ENOENT;
+		if (r == 0 || tries > 0 || S_ISDIR(node->type) ||
+		    __atomic_load_n(&node->pin_fd, __ATOMIC_ACQUIRE) < 0)
+			return r;
 	}
-	ovl_node_attr(ofs, node, st, layer);
-	return 0;
 }
 
 /**
@@ -210,9 +217,10 @@ static int ovl_setattr_effective(struct ovl_fs *ofs, struct ovl_node *node,
 	return valid;
 }
 
+/* Applies @valid of @attr to @node; @st gets the attributes after. */
 static int ovl_do_setattr(struct ovl_fs *ofs, struct ovl_node *node,
 			  struct stat *attr, int valid,
-			  struct fuse_file_info *fi)
+			  struct fuse_file_info *fi, struct stat *st)
 {
 	bool data = !(valid & FUSE_SET_ATTR_SIZE) || attr->st_size != 0;
 	struct ovl_real real;
@@ -220,7 +228,7 @@ static int ovl_do_setattr(struct ovl_fs *ofs, struct ovl_node *node,
 
 	valid = ovl_setattr_effective(ofs, node, attr, valid);
 	if (!valid)
-		return 0;
+		return ovl_node_stat(ofs, node, st);
 	r = ovl_copy_up(ofs, node, data);
 	if (r < 0)
 		return r;
@@ -230,6 +238,8 @@ static int ovl_do_setattr(struct ovl_fs *ofs, struct ovl_node *node,
 	r = real.layer == 0
 		    ? ovl_setattr_upper(ofs, node, &real, attr, valid, fi)
 		    : -EIO;
+	if (r == 0)
+		r = ovl_real_stat(ofs, node, &real, st);
 	ovl_real_put(ofs, &real);
 	return r;
 }
@@ -314,9 +324,7 @@ void ovl_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	struct stat st;
 	int r;
 
-	r = ovl_do_setattr(ofs, node, attr, to_set, fi);
-	if (r == 0)
-		r = ovl_node_stat(ofs, node, &st);
+	r = ovl_do_setattr(ofs, node, attr, to_set, fi, &st);
 	ovl_dbg(ofs, "setattr(%lu, valid %#x) = %d", (unsigned long)ino, to_set,
 		r);
 	ovl_attr_shown(ofs, &st);

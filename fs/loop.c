@@ -593,7 +593,7 @@ static void ovl_loop_adapt(struct ovl_loop *l, uint64_t slept)
 static int ovl_loop_receive(struct ovl_loop *l, struct fuse_buf *b)
 {
 	struct pollfd pfd = {.fd = fuse_session_fd(l->se), .events = POLLIN};
-	uint64_t until = ovl_now_ns() + l->spin_ns, t;
+	uint64_t until = ovl_clock_ns(CLOCK_MONOTONIC) + l->spin_ns, t;
 	bool spun;
 	int res;
 
@@ -601,7 +601,7 @@ static int ovl_loop_receive(struct ovl_loop *l, struct fuse_buf *b)
 		res = fuse_session_receive_buf(l->se, b);
 		if (res != -EAGAIN)
 			return res;
-		t = ovl_now_ns();
+		t = ovl_clock_ns(CLOCK_MONOTONIC);
 		/* With io_uring only FORGET and INTERRUPT come here. */
 		spun = !__atomic_load_n(&l->pending, __ATOMIC_ACQUIRE) &&
 		       !ovl_uring_active(l->ofs->uring);
@@ -610,8 +610,8 @@ static int ovl_loop_receive(struct ovl_loop *l, struct fuse_buf *b)
 		if (poll(&pfd, 1, -1) < 0 && errno == EINTR)
 			return -EINTR;
 		if (spun && l->ofs->config.spin_us)
-			ovl_loop_adapt(l, ovl_now_ns() - t);
-		until = ovl_now_ns() + l->spin_ns;
+			ovl_loop_adapt(l, ovl_clock_ns(CLOCK_MONOTONIC) - t);
+		until = ovl_clock_ns(CLOCK_MONOTONIC) + l->spin_ns;
 	}
 }
 
@@ -635,19 +635,22 @@ int ovl_loop_run(struct ovl_fs *ofs, struct fuse_session *se)
 	unsigned int nr = 0;
 	int res = 0, fd = fuse_session_fd(se), fl = fcntl(fd, F_GETFL);
 
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return -errno;
 	pthread_mutex_init(&l.lock, NULL);
 	pthread_cond_init(&l.cond, NULL);
 	for (; ofs->config.threaded && nr < OVL_LOOP_WORKERS; nr++)
 		if (ovl_thread_create(&tid[nr], ovl_loop_worker, &l) < 0)
 			break;
 	l.nr_workers = nr;
-	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
-		return -errno;
-	if (nr && ofs->config.uring)
-		ofs->uring = ovl_uring_create(ofs, &l, fd);
-	/* Without it the kernel keeps asking for capabilities: slower only. */
+	/*
+	 * Without the hooks the kernel keeps asking for capabilities
+	 * (slower only), and no INIT reply can ask for io_uring.
+	 */
 	if (fuse_session_custom_io(se, &ovl_io, fd) != 0)
 		ovl_log(LOG_WARNING, "cannot install the request I/O hooks");
+	else if (nr && ofs->config.uring)
+		ofs->uring = ovl_uring_create(ofs, &l, fd);
 	while (!fuse_session_exited(se)) {
 		res = ovl_loop_receive(&l, &buf);
 		if (res == -EINTR)

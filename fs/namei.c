@@ -1070,7 +1070,7 @@ int ovl_node_install(struct ovl_fs *ofs, struct ovl_node *parent,
 		     struct fuse_entry_param *e)
 {
 	struct ovl_node *n;
-	int ufd = -1;
+	int ufd = -1, r;
 
 	/* Non-directories are reached by name; see ovl_real_get(). */
 	if (dir) {
@@ -1078,18 +1078,16 @@ int ovl_node_install(struct ovl_fs *ofs, struct ovl_node *parent,
 		if (ufd < 0)
 			return -errno;
 	}
+	r = 0;
 	if (fstatat(dir ? ufd : pufd, dir ? "" : name, &e->attr,
-		    AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
-		int r = -errno;
-
+		    AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
+		r = -errno;
+	else if (S_ISDIR(e->attr.st_mode) != dir)
+		r = -EIO; /* replaced meanwhile */
+	if (r < 0) {
 		if (ufd >= 0)
 			close(ufd);
 		return r;
-	}
-	if (S_ISDIR(e->attr.st_mode) != dir) { /* replaced meanwhile */
-		if (ufd >= 0)
-			close(ufd);
-		return -EIO;
 	}
 	n = ovl_node_alloc(e->attr.st_mode & S_IFMT, 0);
 	if (n)

@@ -38,6 +38,7 @@ ssize_t ovl_getxattr_at(int dirfd, const char *name, const char *xname,
 			void *buf, size_t size);
 ssize_t ovl_listxattr_at(int dirfd, const char *name, char *list, size_t size);
 int ovl_chmod_at(int dirfd, const char *name, mode_t mode);
+bool ovl_capable(int cap);
 int ovl_utimens_at(int dirfd, const char *name, const struct timespec tv[2]);
 int ovl_get_opaque(struct ovl_fs *ofs, int fd, int *ret_opaque);
 int ovl_file_xattrs(struct ovl_fs *ofs, int dirfd, const char *name,
@@ -53,7 +54,7 @@ int ovl_rm_tree_at(int dirfd, const char *name);
 struct ovl_fs *ovl_fs(fuse_req_t req);
 
 int ovl_thread_create(pthread_t *tid, void *(*fn)(void *), void *arg);
-uint64_t ovl_now_ns(void);
+uint64_t ovl_clock_ns(clockid_t clock);
 
 /* passthrough.c */
 #define OVL_FUSE_PASSTHROUGH (1ull << 37) /* FUSE_PASSTHROUGH, INIT flag */

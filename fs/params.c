@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +58,21 @@ static const char *const ovl_params_fuse_values[] = {
 static const char *const ovl_params_mount_only[] = {
 	"defaults", "auto",   "noauto", "nofail", "_netdev", "user",
 	"users",    "nouser", "owner",	"group",  "loop",    NULL,
+};
+
+/* Options NAME=0|1 and the field each sets (fsync=0 means volatile). */
+struct ovl_params_flag {
+	const char *name;
+	size_t offset;
+	bool inverted;
+};
+
+static const struct ovl_params_flag ovl_params_bools[] = {
+	{"fsync", offsetof(struct ovl_config, ovl_volatile), true},
+	{"writeback", offsetof(struct ovl_config, writeback), false},
+	{"threaded", offsetof(struct ovl_config, threaded), false},
+	{"passthrough", offsetof(struct ovl_config, passthrough), false},
+	{"uring", offsetof(struct ovl_config, uring), false},
 };
 
 /* fuse-overlayfs features errovl does not implement (yet). */
@@ -515,23 +531,17 @@ static int ovl_params_one(struct ovl_config *cfg, char *opt, char **ret_err)
 		cfg->timeout = t;
 		return 0;
 	}
-	if ((!strcmp(opt, "fsync") || !strcmp(opt, "writeback") ||
-	     !strcmp(opt, "threaded") || !strcmp(opt, "passthrough") ||
-	     !strcmp(opt, "uring")) &&
-	    v) {
+	for (size_t i = 0;
+	     v && i < sizeof(ovl_params_bools) / sizeof(ovl_params_bools[0]);
+	     i++) {
+		const struct ovl_params_flag *f = &ovl_params_bools[i];
+
+		if (strcmp(opt, f->name))
+			continue;
 		if (ovl_params_bool(v, &b) < 0)
 			return ovl_params_err(ret_err, "bad value for %s: '%s'",
 					      opt, v);
-		if (opt[0] == 'f')
-			cfg->ovl_volatile = !b;
-		else if (opt[0] == 'w')
-			cfg->writeback = b;
-		else if (opt[0] == 'p')
-			cfg->passthrough = b;
-		else if (opt[0] == 'u')
-			cfg->uring = b;
-		else
-			cfg->threaded = b;
+		*(bool *)((char *)cfg + f->offset) = b != f->inverted;
 		return 0;
 	}
 	if (!strcmp(opt, "uidmapping") || !strcmp(opt, "gidmapping") ||

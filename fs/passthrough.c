@@ -51,7 +51,6 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -90,14 +89,10 @@ static __thread int32_t ovl_pt_reply_id;
 /* The registration ioctl wants CAP_SYS_ADMIN in the initial userns. */
 static bool ovl_passthrough_capable(void)
 {
-	struct __user_cap_header_struct hdr = {
-		.version = _LINUX_CAPABILITY_VERSION_3};
-	struct __user_cap_data_struct data[2];
 	char ns[64];
 	ssize_t n;
 
-	if (syscall(SYS_capget, &hdr, data) < 0 ||
-	    !(data[0].effective & (1u << CAP_SYS_ADMIN)))
+	if (!ovl_capable(CAP_SYS_ADMIN))
 		return false;
 	n = readlink("/proc/self/ns/user", ns, sizeof(ns) - 1);
 	if (n < 0)

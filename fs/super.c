@@ -346,7 +346,7 @@ void ovl_super_free(struct ovl_fs *ofs)
 }
 
 /**
- * ovl_super_mounted - note the device of the new mount
+ * ovl_super_mounted - note the device of the new mount for its readahead
  * @ofs: the mount, mounted but its INIT not yet answered
  *
  * With AT_STATX_DONT_SYNC and no attributes asked for, the kernel
@@ -357,6 +357,8 @@ void ovl_super_mounted(struct ovl_fs *ofs)
 {
 	struct statx stx;
 
+	if (!ofs->config.readahead_kib)
+		return;
 	if (statx(AT_FDCWD, ofs->config.mountpoint,
 		  AT_STATX_DONT_SYNC | AT_NO_AUTOMOUNT, 0, &stx) < 0) {
 		ovl_dbg(ofs, "statx of the mount point: %s", strerror(errno));
@@ -392,8 +394,8 @@ void ovl_super_readahead(struct ovl_fs *ofs)
 	int fd, n, r = 0;
 	ssize_t w;
 
-	if (!ofs->config.readahead_kib || !ofs->mnt_dev)
-		return;
+	if (!ofs->mnt_dev)
+		return; /* readahead=0, or the mount's device is unknown */
 	snprintf(p, sizeof(p), "/sys/class/bdi/%u:%u/read_ahead_kb",
 		 major(ofs->mnt_dev), minor(ofs->mnt_dev));
 	n = snprintf(v, sizeof(v), "%u", ofs->config.readahead_kib);

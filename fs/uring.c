@@ -100,7 +100,7 @@ struct ovl_uring_cmd {
 #define OVL_URING_SQE_SIZE 128
 #define OVL_URING_IN_HDR 40 /* struct fuse_in_header */
 #define OVL_URING_OUT_HDR 16 /* struct fuse_out_header */
-#define OVL_URING_PAGE 4096
+#define OVL_URING_PAGE 4096 /* room for the header before the payload */
 #define OVL_URING_EFD_TAG 1 /* user_data of the eventfd read */
 #define OVL_URING_CHECK_NS 10000000ull /* look at the run queues */
 #define OVL_URING_CLEAN 3 /* uncontended looks before SCHED_IDLE again */
@@ -256,20 +256,18 @@ static int ovl_ring_enter(struct ovl_ring *r, bool wait)
 	return res < 0 ? -errno : 0;
 }
 
-/* A zeroed SQE to fill, submitting first if the ring is full. */
+/*
+ * Every entry has at most one command waiting to be submitted or in
+ * flight, the eventfd one read: the ring never fills.
+ */
+_Static_assert(OVL_URING_SQES > OVL_URING_ENTS + 1, "io_uring too small");
+
+/* A zeroed SQE to fill. */
 static struct io_uring_sqe *ovl_ring_sqe(struct ovl_ring *r)
 {
 	struct io_uring_sqe *sqe;
 	unsigned int idx;
 
-	int res;
-
-	while (r->tail - __atomic_load_n(r->sq_head, __ATOMIC_ACQUIRE) >=
-	       r->sq_entries) {
-		res = ovl_ring_enter(r, false);
-		if (res < 0 && res != -EINTR && res != -EAGAIN && res != -EBUSY)
-			return NULL;
-	}
 	idx = r->tail & r->sq_mask;
 	sqe = (struct io_uring_sqe *)(r->sqes + idx * OVL_URING_SQE_SIZE);
 	memset(sqe, 0, OVL_URING_SQE_SIZE);
@@ -285,11 +283,6 @@ static void ovl_uring_cmd(struct ovl_uring_ent *e, uint32_t op)
 	struct io_uring_sqe *sqe = ovl_ring_sqe(&q->ring);
 	struct ovl_uring_cmd cmd = {.qid = (uint16_t)q->qid};
 
-	if (!sqe) {
-		/* Only when the ring itself broke; unmount ends the entry. */
-		ovl_log(LOG_ERR, "io_uring queue %u: cannot submit", q->qid);
-		return;
-	}
 	if (op == OVL_URING_CMD_COMMIT_AND_FETCH)
 		cmd.commit_id = e->hdr->commit_id;
 	sqe->opcode = IORING_OP_URING_CMD;
@@ -308,8 +301,6 @@ static void ovl_uring_arm_efd(struct ovl_uring_queue *q)
 {
 	struct io_uring_sqe *sqe = ovl_ring_sqe(&q->ring);
 
-	if (!sqe)
-		return;
 	sqe->opcode = IORING_OP_READ;
 	sqe->fd = q->efd;
 	sqe->addr = (uint64_t)(uintptr_t)&q->efd_val;
@@ -368,7 +359,8 @@ ssize_t ovl_uring_reply(const struct iovec *iov, int count)
 			return (ssize_t)OVL_URING_OUT_HDR;
 		}
 		if (iov[i].iov_base != e->payload + n)
-			memcpy(e->payload + n, iov[i].iov_base, iov[i].iov_len);
+			memmove(e->payload + n, iov[i].iov_base,
+				iov[i].iov_len);
 		n += iov[i].iov_len;
 	}
 	memcpy(e->hdr->in_out, iov[0].iov_base, OVL_URING_OUT_HDR);
@@ -581,7 +573,7 @@ static void ovl_uring_sched(struct ovl_uring_queue *q)
 
 	if (q->loadavg_fd < 0)
 		return;
-	now = ovl_now_ns();
+	now = ovl_clock_ns(CLOCK_MONOTONIC);
 	if (now < q->next_check)
 		return;
 	q->next_check = now + OVL_URING_CHECK_NS;
@@ -613,14 +605,17 @@ static bool ovl_uring_complete(struct ovl_uring_queue *q, uint64_t tag, int res)
 	}
 	e = (struct ovl_uring_ent *)(uintptr_t)tag;
 	if (res < 0) {
-		/* ENOTCONN, ECANCELED: unmounted; others: refused. */
-		if (res != -ENOTCONN && res != -ECANCELED) {
+		/*
+		 * ENOTCONN, ECANCELED, ECONNABORTED: unmounted or aborted;
+		 * others: refused (said once for all the entries).
+		 */
+		if (res != -ENOTCONN && res != -ECANCELED &&
+		    res != -ECONNABORTED &&
+		    __atomic_exchange_n(&u->active, false, __ATOMIC_ACQ_REL))
 			ovl_log(LOG_WARNING,
 				"io_uring queue %u: %s; requests go through "
 				"/dev/fuse",
 				q->qid, strerror(-res));
-			__atomic_store_n(&u->active, false, __ATOMIC_RELEASE);
-		}
 		return --q->live > 0;
 	}
 	ovl_uring_request(q, e);
@@ -686,18 +681,6 @@ static void *ovl_uring_thread(void *arg)
 		ovl_uring_sched(q);
 	}
 	return NULL;
-}
-
-/* Whether this thread may raise its priority again (CAP_SYS_NICE). */
-static bool ovl_uring_may_idle(void)
-{
-	struct __user_cap_header_struct h = {
-		.version = _LINUX_CAPABILITY_VERSION_3};
-	struct __user_cap_data_struct d[2];
-
-	if (syscall(SYS_capget, &h, d) < 0)
-		return false;
-	return d[CAP_SYS_NICE / 32].effective & (1u << (CAP_SYS_NICE % 32));
 }
 
 /* Reads the short text file @path into @buf (NUL-terminated). */
@@ -768,6 +751,7 @@ struct ovl_uring *ovl_uring_create(struct ovl_fs *ofs, void *loop, int fuse_fd)
 {
 	struct ovl_uring *u;
 	unsigned int i, n;
+	long online;
 	int err;
 
 	if (!ovl_uring_offered())
@@ -778,8 +762,10 @@ struct ovl_uring *ovl_uring_create(struct ovl_fs *ofs, void *loop, int fuse_fd)
 		goto fail;
 	u->loop = loop;
 	u->fuse_fd = fuse_fd;
-	u->nr_online = (unsigned int)sysconf(_SC_NPROCESSORS_ONLN);
-	u->may_idle = ovl_uring_may_idle() && u->nr_online > 0;
+	online = sysconf(_SC_NPROCESSORS_ONLN);
+	u->nr_online = online > 0 ? (unsigned int)online : 0;
+	/* Leaving SCHED_IDLE again needs CAP_SYS_NICE. */
+	u->may_idle = ovl_capable(CAP_SYS_NICE) && u->nr_online > 0;
 	u->queues = calloc(n, sizeof(*u->queues));
 	if (!u->queues)
 		goto fail;
@@ -838,15 +824,15 @@ fail:
 int ovl_uring_prepare(struct ovl_uring *u, uint32_t max_write,
 		      uint16_t max_pages)
 {
-	size_t payload =
-		(size_t)(max_pages > 32 ? max_pages : 32) * OVL_URING_PAGE;
+	/* The kernel's pages: 16 or 64 KiB on some arm64 and ppc64. */
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t payload = (size_t)(max_pages > 32 ? max_pages : 32) * page;
 	unsigned int i;
 	int r = 0;
 
 	if (payload < max_write)
 		payload = max_write;
-	u->payload =
-		(payload + OVL_URING_PAGE - 1) & ~(size_t)(OVL_URING_PAGE - 1);
+	u->payload = (payload + page - 1) & ~(page - 1);
 	for (i = 0; i < u->nr_queues && r == 0; i++)
 		r = ovl_uring_ents_init(&u->queues[i]);
 	if (r < 0) {

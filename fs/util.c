@@ -27,6 +27,7 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
+#include <linux/capability.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -185,7 +186,8 @@ static bool ovl_no_xattrat;
  * older way. ENOSYS (the kernel predates the call) turns the newer call
  * off for good (*@off). EPERM is also what a seccomp profile that does
  * not know the call answers; it turns the call off once the older way
- * gets past it (ovl_fallback_settle()), a genuine EPERM stays one.
+ * succeeds (ovl_fallback_settle(); ENODATA, no such xattr, counts), a
+ * genuine EPERM stays one.
  */
 static bool ovl_fallback(bool *off, int err)
 {
@@ -197,7 +199,7 @@ static bool ovl_fallback(bool *off, int err)
 /* Returns @r, the older way's result after the newer call's @err. */
 static ssize_t ovl_fallback_settle(bool *off, int err, ssize_t r)
 {
-	if (err == EPERM && r != -EPERM)
+	if (err == EPERM && (r >= 0 || r == -ENODATA))
 		__atomic_store_n(off, true, __ATOMIC_RELAXED);
 	return r;
 }
@@ -598,15 +600,16 @@ void ovl_tmpname(struct ovl_fs *ofs, char *buf, size_t len)
 }
 
 /**
- * ovl_now_ns - the monotonic clock
+ * ovl_clock_ns - read a clock
+ * @clock: CLOCK_MONOTONIC, CLOCK_REALTIME, ...
  *
- * Return: CLOCK_MONOTONIC in nanoseconds.
+ * Return: its time in nanoseconds.
  */
-uint64_t ovl_now_ns(void)
+uint64_t ovl_clock_ns(clockid_t clock)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(clock, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
@@ -694,4 +697,21 @@ int ovl_rm_tree_at(int parent_fd, const char *name)
 	if (r == 0 && unlinkat(parent_fd, name, AT_REMOVEDIR) < 0)
 		r = -errno;
 	return r;
+}
+
+/**
+ * ovl_capable - does the daemon have capability @cap (effective)?
+ * @cap: a CAP_* number
+ *
+ * Return: true when it has; false when not, or when capget(2) fails.
+ */
+bool ovl_capable(int cap)
+{
+	struct __user_cap_header_struct h = {
+		.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct d[2];
+
+	if (syscall(SYS_capget, &h, d) < 0)
+		return false;
+	return d[cap / 32].effective & (1u << (cap % 32));
 }

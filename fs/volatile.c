@@ -64,10 +64,7 @@
  */
 uint64_t ovl_vol_now_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	return ovl_clock_ns(CLOCK_REALTIME);
 }
 
 static const char *ovl_vol_time(uint64_t ns, char *buf, size_t len)

@@ -685,8 +685,7 @@ fsb_mount() {
 			grep " $MNT " /proc/self/mountinfo
 		} >"$OUT/mountinfo-$cfg.txt"
 	fi
-	# A command without {L} (bench/fs/nullfs) mounts no lower layer.
-	if [[ ${CFG_CMD[$cfg]} == *"{L}"* && ! -d "$MNT/$TOP" ]]; then
+	if fsb_has_lower "$cfg" && [ ! -d "$MNT/$TOP" ]; then
 		fsb_log "$cfg: $TOP is not visible through the mount"
 		fsb_umount "$cfg"
 		return 1
@@ -813,9 +812,13 @@ fsb_run_one() {
 	return 0
 }
 
+# CONFIG: does it mount the lower layer? A mount command without {L}
+# (bench/fs/nullfs) does not; bare, without a command, works on it.
+fsb_has_lower() { [[ -z ${CFG_CMD[$1]} || ${CFG_CMD[$1]} == *"{L}"* ]]; }
+
 fsb_runs_on() { # WORKLOAD CONFIG: does this pair run?
-	# Without a lower layer ({L}: nullfs) only these have work to do.
-	if [[ ${CFG_CMD[$2]} != *"{L}"* && -n ${CFG_CMD[$2]} ]]; then
+	# Without a lower layer only these have work to do.
+	if ! fsb_has_lower "$2"; then
 		case "$1" in untar | seqwrite | fsync) ;; *) return 1 ;; esac
 	fi
 	[ "$ALL_PAIRS" = 1 ] && return 0

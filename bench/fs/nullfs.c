@@ -42,7 +42,6 @@
 struct nullfs_node {
 	struct stat st;
 	char *target; /* symlink target */
-	uint64_t nlookup;
 	size_t children; /* names in this directory */
 	struct nullfs_node *all_next; /* every node, freed at exit */
 };
@@ -96,16 +95,13 @@ static void nullfs_now(struct timespec *ts)
 	clock_gettime(CLOCK_REALTIME, ts);
 }
 
-/* Fills @e for @n (NULL: a negative entry); counts a lookup of @n. */
+/* Fills @e for @n (NULL: a negative entry). */
 static void nullfs_entry(struct fuse_entry_param *e, struct nullfs_node *n)
 {
 	memset(e, 0, sizeof(*e));
 	if (n) {
-		n->nlookup++;
 		e->ino = nullfs_ino(n);
 		e->attr = n->st;
-		if (n == &nullfs_root)
-			e->attr.st_ino = 1;
 	}
 	e->attr_timeout = e->entry_timeout = NULLFS_TIMEOUT;
 }
@@ -126,11 +122,10 @@ static void nullfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	nullfs_reply_entry(req, d ? d->node : NULL);
 }
 
-/* Links @n under @parent as @name (which must be free). */
-static int nullfs_link_name(fuse_ino_t parent, const char *name,
-			    struct nullfs_node *n)
+/* Links @n under @parent as @name in the free slot @p (nullfs_find()). */
+static int nullfs_link_name(struct nullfs_dent **p, fuse_ino_t parent,
+			    const char *name, struct nullfs_node *n)
 {
-	struct nullfs_dent **p = nullfs_find(parent, name);
 	struct nullfs_dent *d = malloc(sizeof(*d));
 
 	if (!d || !(d->name = strdup(name))) {
@@ -150,15 +145,16 @@ static void nullfs_make(fuse_req_t req, fuse_ino_t parent, const char *name,
 			struct fuse_file_info *fi)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	struct nullfs_dent **p = nullfs_find(parent, name);
 	struct nullfs_node *n;
 
-	if (*nullfs_find(parent, name)) {
+	if (*p) {
 		fuse_reply_err(req, EEXIST);
 		return;
 	}
 	n = calloc(1, sizeof(*n));
 	if (!n || (target && !(n->target = strdup(target))) ||
-	    nullfs_link_name(parent, name, n) < 0) {
+	    nullfs_link_name(p, parent, name, n) < 0) {
 		if (n)
 			free(n->target);
 		free(n);
@@ -228,12 +224,13 @@ static void nullfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent,
 			const char *name)
 {
 	struct nullfs_node *n = nullfs_node(ino);
+	struct nullfs_dent **p = nullfs_find(parent, name);
 
-	if (*nullfs_find(parent, name)) {
+	if (*p) {
 		fuse_reply_err(req, EEXIST);
 		return;
 	}
-	if (nullfs_link_name(parent, name, n) < 0) {
+	if (nullfs_link_name(p, parent, name, n) < 0) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
@@ -241,22 +238,19 @@ static void nullfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent,
 	nullfs_reply_entry(req, n);
 }
 
-/* Nodes live until exit: a few hundred bytes each. */
+/* Nodes live until exit (a few hundred bytes each): nothing to count. */
 static void nullfs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
-	nullfs_node(ino)->nlookup -= nlookup;
+	(void)ino;
+	(void)nlookup;
 	fuse_reply_none(req);
 }
 
 static void nullfs_getattr(fuse_req_t req, fuse_ino_t ino,
 			   struct fuse_file_info *fi)
 {
-	struct stat st = nullfs_node(ino)->st;
-
 	(void)fi;
-	if (ino == FUSE_ROOT_ID)
-		st.st_ino = 1;
-	fuse_reply_attr(req, &st, NULLFS_TIMEOUT);
+	fuse_reply_attr(req, &nullfs_node(ino)->st, NULLFS_TIMEOUT);
 }
 
 static void nullfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
@@ -583,6 +577,7 @@ int main(int argc, char *argv[])
 		perror("nullfs");
 		return 1;
 	}
+	nullfs_root.st.st_ino = FUSE_ROOT_ID;
 	nullfs_root.st.st_mode = S_IFDIR | 0755;
 	nullfs_root.st.st_nlink = 2;
 	nullfs_now(&nullfs_root.st.st_mtim);

@@ -36,8 +36,7 @@ SCENARIOS = [s for mod, names in PICK.items() for s in mod.S
 
 
 def _nosys():
-    build = os.environ.get("ERROVL_BUILD", "build")
-    p = os.path.abspath(os.path.join(build, "tests", "fs", "nosys"))
+    p = testlib.build_path("tests", "fs", "nosys")
     if not os.access(p, os.X_OK):
         pytest.skip(f"{p} is not built (x86_64 and aarch64 only)")
     r = subprocess.run([p, "-e", str(errno.EPERM), "452", "true"],
@@ -66,6 +65,7 @@ def test_genuine_eperm_stays(tmp_path, eperm_profile):
     """chmod of an immutable upper file is EPERM through the older call
     too; the next chmod of another file still works."""
     testlib.require_daemon()
+    testlib.require_tools("chattr")
     with testlib.ErrovlMount(str(tmp_path)) as m:
         for n in ("frozen", "free"):
             with open(os.path.join(m.mnt, n), "w") as f:

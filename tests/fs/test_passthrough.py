@@ -11,21 +11,17 @@ import os
 import random
 import shutil
 import subprocess
-import sys
 import threading
 
 import pytest
 
 import testlib
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__))), "volatile"))
-import volhelp as vh  # noqa: E402
 
 
 def _io(mnt):
     """The file I/O mode errovlctl status reports for @mnt."""
-    return vh.ctl_json("status", "--json", mnt)[1]["io"]
+    return testlib.ctl_status(mnt)["io"]
 
 
 def _mount(tmp_path, opts=(), files=None, **kw):

@@ -9,6 +9,9 @@ Namespace and skips
                                root (then every mounting test skips).
     require_root(), require_fuse(), require_kernel_overlay(),
     require_tools(*names), require_daemon() -> path of $ERROVL_BUILD/fs/errovl
+    build_path(*parts)         $ERROVL_BUILD/parts... (e.g. "tests", "fs",
+                               "nosys"), absolute.
+    ctl_status(mnt)            errovlctl status --json of a mount (dict).
                                pytest.skip() with a clear reason.
     passthrough_expected(opts=())  errovl mounts (with opts) use FUSE
                                passthrough (root, CONFIG_FUSE_PASSTHROUGH).
@@ -62,8 +65,9 @@ k-ev = errovl volatile, k-et = upper on its own tmpfs).
 """
 from .ns import private_mount_namespace, in_private_namespace
 from .skips import (require_root, require_fuse, require_kernel_overlay,
-                    require_tools, require_daemon, errovl_binary, is_root,
-                    passthrough_expected, extra_opts, daemon_wrapper)
+                    require_tools, require_daemon, errovl_binary, build_path,
+                    ctl_status, is_root, passthrough_expected, extra_opts,
+                    daemon_wrapper)
 from .mounts import (ErrovlMount, KernelOverlay, LoopExt4, umount, mounted_at,
                      DEFAULT_KERNEL_OPTS, wait_for_mount, errovl_with_files)
 from . import sysop
@@ -72,7 +76,8 @@ from . import layers
 __all__ = [
     "private_mount_namespace", "in_private_namespace", "require_root",
     "require_fuse", "require_kernel_overlay", "require_tools",
-    "require_daemon", "errovl_binary", "is_root", "passthrough_expected",
+    "require_daemon", "errovl_binary", "build_path", "ctl_status",
+    "is_root", "passthrough_expected",
     "extra_opts", "daemon_wrapper",
     "ErrovlMount", "errovl_with_files",
     "KernelOverlay", "LoopExt4", "umount", "DEFAULT_KERNEL_OPTS",

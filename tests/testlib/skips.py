@@ -1,9 +1,11 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Skip helpers: each calls pytest.skip() with a clear reason."""
 import gzip
+import json
 import os
 import shlex
 import shutil
+import subprocess
 
 import pytest
 
@@ -56,10 +58,22 @@ def require_kernel_overlay():
             pytest.skip("kernel overlayfs not available (/proc/filesystems)")
 
 
+def build_path(*parts):
+    """Path of a built file: $ERROVL_BUILD/parts... (default build/)."""
+    build = os.environ.get("ERROVL_BUILD", "build")
+    return os.path.abspath(os.path.join(build, *parts))
+
+
 def errovl_binary():
     """Path of the daemon: $ERROVL_BUILD/fs/errovl (default build/)."""
-    build = os.environ.get("ERROVL_BUILD", "build")
-    return os.path.abspath(os.path.join(build, "fs", "errovl"))
+    return build_path("fs", "errovl")
+
+
+def ctl_status(mnt):
+    """``errovlctl status --json`` of the mount at @mnt, as a dict."""
+    p = subprocess.run([build_path("cli", "errovlctl"), "status", "--json",
+                        mnt], capture_output=True, text=True, check=True)
+    return json.loads(p.stdout)
 
 
 def require_daemon():

@@ -97,11 +97,11 @@ def getdents64(fd, bufsize):
     n = _ret(_libc.getdents64(fd, buf, bufsize))
     if n < 0:
         return n
-    got, pos = [], 0
+    got, pos, raw = [], 0, buf.raw[:n]
     while pos < n:
         # struct linux_dirent64: d_ino, d_off, d_reclen, d_type, d_name
-        ino, _off, reclen = struct.unpack_from("<QqH", buf.raw, pos)
-        name = buf.raw[pos + 19:pos + reclen].split(b"\0", 1)[0]
+        ino, _off, reclen = struct.unpack_from("=QqH", raw, pos)
+        name = raw[pos + 19:pos + reclen].split(b"\0", 1)[0]
         got.append((os.fsdecode(name), ino))
         pos += reclen
     return got
