@@ -914,6 +914,42 @@ out_forget:
 }
 
 /**
+ * ovl_rename_quick - can a rename be answered without a long wait?
+ * @ofs: the mount
+ * @parent: the source's parent
+ * @name: the source's name
+ * @newparent: the target's parent
+ * @newname: the target's name
+ * @flags: RENAME_* flags from the kernel
+ *
+ * A rename waits for nothing but its own system calls when the source
+ * is a non-directory whose data is already in the upper layer (no
+ * copy-up), both parents are in the upper layer, and the target, if
+ * the kernel knows it, is no directory (no listing to prove it empty).
+ * The caller also makes sure no copy-up holds the rename lock. Both
+ * nodes are judged as they are now (ovl_node_peek()); a node that
+ * changes before the rename runs only makes it slower.
+ *
+ * Return: true when it is quick.
+ */
+bool ovl_rename_quick(struct ovl_fs *ofs, struct ovl_node *parent,
+		      const char *name, struct ovl_node *newparent,
+		      const char *newname, unsigned int flags)
+{
+	bool upperdata = false;
+	mode_t type = 0;
+
+	if ((flags & ~RENAME_NOREPLACE) || !ovl_node_has_upper(parent) ||
+	    !ovl_node_has_upper(newparent))
+		return false;
+	if (!ovl_node_peek(ofs, parent, name, &type, &upperdata) ||
+	    S_ISDIR(type) || !upperdata)
+		return false;
+	return !ovl_node_peek(ofs, newparent, newname, &type, &upperdata) ||
+	       !S_ISDIR(type);
+}
+
+/**
  * ovl_op_rename - FUSE rename: rename, see the rules of dir.c
  * @req: the request
  * @parent: node id of the parent directory

@@ -13,8 +13,9 @@
  * (lookup, getattr, create, release, an open or setattr that needs no
  * copy-up, a small read or write, fsync of a volatile mount, ...) is
  * answered by the reader itself, with no hand-over. A request that may
- * take long or block (fsync, a copy-up, rename, the first listing of a
- * merged directory, a blocking lock, a large read, ioctl, ...) goes to
+ * take long or block (fsync, a copy-up, a rename that needs one or
+ * waits for one, the first listing of a merged directory, a blocking
+ * lock, a large read, ioctl, ...) goes to
  * a worker, and the reader goes straight back to reading, so slow
  * requests run in parallel with each other and with the quick ones.
  * Listings of directories read from one real directory stay on the
@@ -25,8 +26,9 @@
  * errovl does not ask for splice reads, so none comes that way.
  *
  * The decision reads only the request header and, for a few opcodes,
- * the fixed part of its argument; the node it names is live (the
- * kernel holds a lookup on it while the request runs).
+ * the fixed part of its argument (a rename's names too, to find what
+ * it moves); the nodes it names are live (the kernel holds a lookup on
+ * them while the request runs).
  *
  * Waiting: after a request the reader polls /dev/fuse (non-blocking)
  * for a while before it sleeps: up to -o spin microseconds (default
@@ -99,6 +101,11 @@ enum {
 #define OVL_OPEN_OPEN_FLAGS (OVL_IN_ARG + 4)
 #define OVL_WRITE_FLAGS (OVL_IN_ARG + 20)
 #define OVL_SETATTR_VALID OVL_IN_ARG
+/* fuse_rename_in.newdir, then the names; fuse_rename2_in adds flags */
+#define OVL_RENAME_NEWDIR OVL_IN_ARG
+#define OVL_RENAME_NAMES (OVL_IN_ARG + 8)
+#define OVL_RENAME2_FLAGS (OVL_IN_ARG + 8)
+#define OVL_RENAME2_NAMES (OVL_IN_ARG + 16)
 /* fuse_init_in.minor, .flags, .flags2; fuse_init_out.flags, ... */
 #define OVL_INIT_MINOR (OVL_IN_ARG + 4)
 #define OVL_INIT_FLAGS (OVL_IN_ARG + 12)
@@ -189,23 +196,57 @@ static bool ovl_loop_bit(const struct fuse_buf *b, size_t len, size_t off,
 	return len >= off + 4 && (ovl_loop_u32(b, off) & bit);
 }
 
+/* The node a request names by @id (live while the request runs). */
+static struct ovl_node *ovl_loop_node(struct ovl_fs *ofs, uint64_t id)
+{
+	return id == FUSE_ROOT_ID ? ofs->root
+				  : (struct ovl_node *)(uintptr_t)id;
+}
+
 static bool ovl_loop_node_upper(struct ovl_fs *ofs, const struct fuse_buf *b)
 {
-	uint64_t id;
+	return ovl_node_has_upperdata(
+		ovl_loop_node(ofs, ovl_loop_u64(b, OVL_IN_NODEID)));
+}
 
-	memcpy(&id, (const char *)b->mem + OVL_IN_NODEID, sizeof(id));
-	if (id == FUSE_ROOT_ID)
-		return ovl_node_has_upper(ofs->root);
-	return ovl_node_has_upperdata((struct ovl_node *)(uintptr_t)id);
+/*
+ * Whether the rename in @b (RENAME2 if @two) can be answered by the
+ * reader: no work is queued or running on a worker (a copy-up holds
+ * the rename lock for reading while it copies, and a rename must take
+ * it for writing), and ovl_rename_quick() finds nothing else to wait
+ * for. Renames of freshly written files (write, fsync, rename into
+ * place) are then answered without a hand-over.
+ */
+static bool ovl_loop_rename_quick(struct ovl_loop *l, const struct fuse_buf *b,
+				  size_t len, bool two)
+{
+	size_t at = two ? OVL_RENAME2_NAMES : OVL_RENAME_NAMES;
+	const char *p = b->mem, *name = p + at, *newname, *end;
+	uint32_t flags;
+
+	if (__atomic_load_n(&l->pending, __ATOMIC_ACQUIRE) || len <= at)
+		return false;
+	end = memchr(name, '\0', len - at);
+	if (!end)
+		return false;
+	newname = end + 1;
+	if (!memchr(newname, '\0', (size_t)(p + len - newname)))
+		return false;
+	flags = two ? ovl_loop_u32(b, OVL_RENAME2_FLAGS) : 0;
+	return ovl_rename_quick(
+		l->ofs, ovl_loop_node(l->ofs, ovl_loop_u64(b, OVL_IN_NODEID)),
+		name, ovl_loop_node(l->ofs, ovl_loop_u64(b, OVL_RENAME_NEWDIR)),
+		newname, flags);
 }
 
 /*
  * Whether the request in @b may take long (disk I/O of unknown size,
  * copy-up, a lock wait) and belongs on a worker.
  */
-static bool ovl_loop_is_slow(struct ovl_fs *ofs, const struct fuse_buf *b,
+static bool ovl_loop_is_slow(struct ovl_loop *l, const struct fuse_buf *b,
 			     size_t len)
 {
+	struct ovl_fs *ofs = l->ofs;
 	uint32_t flags;
 
 	switch (ovl_loop_opcode(b, len)) {
@@ -213,10 +254,12 @@ static bool ovl_loop_is_slow(struct ovl_fs *ofs, const struct fuse_buf *b,
 	case OVL_OP_FSYNCDIR:
 		/* A volatile mount answers from its error state alone. */
 		return !ofs->config.ovl_volatile;
+	case OVL_OP_RENAME:
+		return !ovl_loop_rename_quick(l, b, len, false);
+	case OVL_OP_RENAME2:
+		return !ovl_loop_rename_quick(l, b, len, true);
 	case OVL_OP_SETLKW:
 	case OVL_OP_IOCTL:
-	case OVL_OP_RENAME:
-	case OVL_OP_RENAME2:
 	case OVL_OP_LINK:
 	case OVL_OP_RMDIR:
 	case OVL_OP_FALLOCATE:
@@ -539,7 +582,7 @@ static void ovl_loop_dispatch(struct ovl_loop *l, struct fuse_buf *b,
 			      size_t len, struct ovl_uring_ent *ent)
 {
 	ovl_loop_tmpfile(b, len);
-	if (l->nr_workers && ovl_loop_is_slow(l->ofs, b, len) &&
+	if (l->nr_workers && ovl_loop_is_slow(l, b, len) &&
 	    ovl_loop_queue(l, b, len, ent) == 0)
 		return;
 	ovl_loop_answer(l, b, len, ent);

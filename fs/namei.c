@@ -1351,6 +1351,34 @@ struct ovl_node *ovl_node_find(struct ovl_fs *ofs, struct ovl_node *parent,
 }
 
 /**
+ * ovl_node_peek - what the node hashed as (@parent, @name) is, if any
+ * @ofs: the mount
+ * @parent: parent node
+ * @name: name
+ * @ret_type: output: its file type (S_IFMT bits)
+ * @ret_upperdata: output: ovl_node_has_upperdata() of it
+ *
+ * Takes no reference: the answer may be stale once tree_lock is
+ * dropped, which suits a guess about how long a request will take.
+ *
+ * Return: true when a node has that name.
+ */
+bool ovl_node_peek(struct ovl_fs *ofs, struct ovl_node *parent,
+		   const char *name, mode_t *ret_type, bool *ret_upperdata)
+{
+	struct ovl_node *n;
+
+	pthread_mutex_lock(&ofs->tree_lock);
+	n = ovl_hash_find(ofs, parent, name);
+	if (n) {
+		*ret_type = n->type;
+		*ret_upperdata = ovl_node_has_upperdata(n);
+	}
+	pthread_mutex_unlock(&ofs->tree_lock);
+	return n != NULL;
+}
+
+/**
  * ovl_node_entry - take one more kernel lookup on @node and describe it
  * @ofs: the mount
  * @node: the node (a hard link's source: the kernel expects its id)

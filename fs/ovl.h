@@ -115,6 +115,8 @@ int ovl_node_entry(struct ovl_fs *ofs, struct ovl_node *node,
 		   struct fuse_entry_param *e);
 struct ovl_node *ovl_node_find(struct ovl_fs *ofs, struct ovl_node *parent,
 			       const char *name);
+bool ovl_node_peek(struct ovl_fs *ofs, struct ovl_node *parent,
+		   const char *name, mode_t *ret_type, bool *ret_upperdata);
 int ovl_node_install(struct ovl_fs *ofs, struct ovl_node *parent,
 		     const char *name, int pufd, bool dir,
 		     struct fuse_entry_param *e);
@@ -198,6 +200,9 @@ void ovl_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 		 const char *newname);
 void ovl_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name);
 void ovl_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name);
+bool ovl_rename_quick(struct ovl_fs *ofs, struct ovl_node *parent,
+		      const char *name, struct ovl_node *newparent,
+		      const char *newname, unsigned int flags);
 void ovl_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		   fuse_ino_t newparent, const char *newname,
 		   unsigned int flags);
