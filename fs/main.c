@@ -424,6 +424,7 @@ int main(int argc, char **argv)
 			return EXIT_FAILURE;
 		}
 	}
+	ofs.pid = getpid();
 	/* The kernel applied the caller's umask already. */
 	umask(0);
 	ovl_main_raise_nofile();

@@ -237,6 +237,7 @@ struct ovl_fs {
 	struct ovl_node *all; /* every non-root node; protected by tree_lock */
 	struct ovl_node *ihash[1024]; /* by uino; protected by tree_lock */
 	_Atomic uint64_t tmp_seq; /* unique temp names in work/ */
+	pid_t pid; /* the daemon's, once it forked (in temp names) */
 	bool no_clone; /* the upper cannot FICLONE at all (atomic; copy_up.c) */
 	/*
 	 * Every open handle, so that a daemon ended by a signal (the

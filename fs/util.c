@@ -596,7 +596,7 @@ void ovl_tmpname(struct ovl_fs *ofs, char *buf, size_t len)
 {
 	unsigned long long n = ++ofs->tmp_seq;
 
-	snprintf(buf, len, "#errovl.%d.%llx", (int)getpid(), n);
+	snprintf(buf, len, "#errovl.%d.%llx", (int)ofs->pid, n);
 }
 
 /**

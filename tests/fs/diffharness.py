@@ -329,26 +329,36 @@ class Runner:
         finally:
             os.close(fd)
 
+    def fd(self, fdname):
+        """The descriptor opened as @fdname; EBADF when none is (its
+        open failed, or it was closed)."""
+        if fdname not in self.fds:
+            raise OSError(errno.EBADF, fdname)
+        return self.fds[fdname]
+
     def op_open(self, path, flags="O_RDONLY", mode=0o644, fdname=None):
         fd = os.open(self.p(path), _flags(flags), mode)
         if fdname:
+            if fdname in self.fds:
+                os.close(self.fd(fdname))
             self.fds[fdname] = fd
         else:
             os.close(fd)
 
     def op_close(self, fdname):
-        os.close(self.fds.pop(fdname))
+        os.close(self.fd(fdname))
+        del self.fds[fdname]
 
     def op_fdwrite(self, fdname, data, offset=None):
         if offset is None:
-            return os.write(self.fds[fdname], _data(data))
-        return os.pwrite(self.fds[fdname], _data(data), offset)
+            return os.write(self.fd(fdname), _data(data))
+        return os.pwrite(self.fd(fdname), _data(data), offset)
 
     def op_fdread(self, fdname, n=1 << 20, offset=0):
-        return _short(os.pread(self.fds[fdname], n, offset))
+        return _short(os.pread(self.fd(fdname), n, offset))
 
     def op_fdstat(self, fdname):
-        return _stat_tuple(os.fstat(self.fds[fdname]))
+        return _stat_tuple(os.fstat(self.fd(fdname)))
 
     def op_mmap_write(self, path, offset, data):
         """Writes through a MAP_SHARED mapping, msync()s, unmaps."""
@@ -368,11 +378,11 @@ class Runner:
             os.close(fd)
 
     def op_fdtruncate(self, fdname, size):
-        os.ftruncate(self.fds[fdname], size)
+        os.ftruncate(self.fd(fdname), size)
 
     def op_fsync(self, path=None, fdname=None):
         if fdname:
-            os.fsync(self.fds[fdname])
+            os.fsync(self.fd(fdname))
             return
         fd = os.open(self.p(path), os.O_RDONLY)
         try:
