@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * FUSE passthrough: the kernel reads and writes upper files itself.
+ * FUSE passthrough: the kernel reads and writes upper files itself (and
+ * reads the lower files of a read-only merge).
  *
  * Since Linux 6.9 (protocol 7.40) a daemon with CAP_SYS_ADMIN may
  * register an open file with the FUSE device (FUSE_DEV_IOC_BACKING_OPEN,
@@ -15,9 +16,12 @@
  * FUSE_PASSTHROUGH to the INIT reply and ovl_passthrough_patch() adds
  * the backing id to open and create replies.
  *
- * Which opens pass through: those of regular files in the upper layer.
- * A handle on a lower file stays with the daemon, which moves it to the
- * upper copy after a copy-up (file.c); a backing file cannot be moved.
+ * Which opens pass through: those of regular files in the upper layer,
+ * and on a mount without one (a read-only merge, where nothing is ever
+ * copied up) those of lower files. Otherwise a handle on a lower file
+ * stays with the daemon, which moves it to the upper copy after a
+ * copy-up (file.c), as kernel overlayfs' read() follows it there; a
+ * backing file cannot be moved.
  * Volatile mounts keep O_SYNC and O_DSYNC opens with the daemon, which
  * drops those flags (the kernel's volatile mode ignores them too). Files
  * with S_ISUID or S_ISGID stay with the daemon as well: the kernel
@@ -106,14 +110,14 @@ static bool ovl_passthrough_capable(void)
  * ovl_passthrough_init - choose FUSE passthrough while answering INIT
  * @ofs: the mount; ofs->init_flags holds what the kernel offered
  *
- * On when asked for (-o passthrough, the default), offered, with an
- * upper layer and CAP_SYS_ADMIN. The writeback cache then goes: the
- * kernel does not combine the two.
+ * On when asked for (-o passthrough, the default), offered, and with
+ * CAP_SYS_ADMIN. The writeback cache then goes: the kernel does not
+ * combine the two.
  */
 void ovl_passthrough_init(struct ovl_fs *ofs)
 {
 	if (!ofs->config.passthrough ||
-	    !(ofs->init_flags & OVL_FUSE_PASSTHROUGH) || ofs->upper_fd < 0)
+	    !(ofs->init_flags & OVL_FUSE_PASSTHROUGH))
 		return;
 	ofs->passthrough = ovl_passthrough_capable();
 	if (ofs->passthrough)
@@ -123,7 +127,7 @@ void ovl_passthrough_init(struct ovl_fs *ofs)
 }
 
 /*
- * Registers @fd (any open file of the upper object) with the FUSE
+ * Registers @fd (any open file of the real object) with the FUSE
  * device. Returns the backing id (> 0) or -errno.
  */
 static int32_t ovl_backing_open(struct ovl_fs *ofs, int fd)
@@ -163,8 +167,8 @@ static void ovl_backing_close(struct ovl_fs *ofs, int32_t id)
 static bool ovl_passthrough_wanted(struct ovl_fs *ofs, struct ovl_handle *h,
 				   const struct fuse_file_info *fi, mode_t mode)
 {
-	if (!ofs->passthrough || !h->upper || h->fd < 0 ||
-	    (mode & (S_ISUID | S_ISGID)))
+	if (!ofs->passthrough || (!h->upper && ofs->upper_fd >= 0) ||
+	    h->fd < 0 || (mode & (S_ISUID | S_ISGID)))
 		return false;
 	return !(ofs->config.ovl_volatile && (fi->flags & (O_SYNC | O_DSYNC)));
 }

@@ -6,6 +6,7 @@ on a lower file, an O_DSYNC open of a volatile mount) and opens that pass
 through never meet on one file in a way the kernel refuses (EIO); the
 page cache is dropped where passthrough writes bypassed it; data written
 through every kind of handle, mapping and append is where it belongs."""
+import errno
 import mmap
 import os
 import random
@@ -58,18 +59,58 @@ def test_status_reports_io(tmp_path, opts, want):
         assert _io(m.mnt) == want
 
 
-def test_no_upper_no_passthrough(tmp_path):
-    """A read-only merge (no upperdir) has no upper file to pass to."""
+def _ro_merge(tmp_path, opts=(), extra_args=()):
+    """A read-only merge (no upperdir) of two lower layers: "f" and a
+    2 MiB "big" on top, "low" and a hidden "f" below."""
     testlib.require_daemon()
     lo, lo2 = tmp_path / "l", tmp_path / "l2"
     lo.mkdir()
     lo2.mkdir()
-    (lo / "f").write_text("x")
-    m = testlib.ErrovlMount(str(tmp_path / "e"), lowers=[str(lo), str(lo2)])
+    (lo / "f").write_text("top")
+    (lo / "big").write_bytes(bytes(range(256)) * 8192)
+    (lo2 / "f").write_text("hidden")
+    (lo2 / "low").write_text("bottom")
+    m = testlib.ErrovlMount(str(tmp_path / "e"), lowers=[str(lo), str(lo2)],
+                            opts=list(opts), extra_args=list(extra_args))
     m.upper = m.work = None
+    return m
+
+
+def test_no_upper_lower_files_pass_through(tmp_path):
+    """A read-only merge (no upperdir) passes its lower files through:
+    nothing can be copied up there, so no descriptor has to follow a
+    file to an upper copy. Reads, a mapping and many handles on one file
+    get the lower data with no READ request (the -d trace); opens for
+    writing still fail with EROFS."""
+    _require_passthrough()
+    m = _ro_merge(tmp_path, extra_args=["-d"])
     with m:
-        assert _read(os.path.join(m.mnt, "f")) == b"x"
+        assert _io(m.mnt) == "passthrough"
+        p = lambda n: os.path.join(m.mnt, n)  # noqa: E731
+        assert _read(p("f")) == b"top" and _read(p("low")) == b"bottom"
+        big = bytes(range(256)) * 8192
+        fds = [os.open(p("big"), os.O_RDONLY) for _ in range(4)]
+        try:
+            assert all(os.pread(fd, 1 << 21, 0) == big for fd in fds)
+            with mmap.mmap(fds[0], 0, prot=mmap.PROT_READ) as mm:
+                assert mm[4096:4100] == big[4096:4100]
+        finally:
+            for fd in fds:
+                os.close(fd)
+        with pytest.raises(OSError) as e:
+            os.open(p("f"), os.O_RDWR)
+        assert e.value.errno == errno.EROFS
+        log = m.log()
+    assert "read(" not in log.replace("readdir", "").replace("readlink", "")
+
+
+def test_no_upper_passthrough_off(tmp_path):
+    """passthrough=0 keeps a read-only merge on the page cache, its reads
+    answered by the daemon."""
+    testlib.require_daemon()
+    with _ro_merge(tmp_path, opts=["passthrough=0"]) as m:
         assert _io(m.mnt) == "writeback cache"
+        assert _read(os.path.join(m.mnt, "low")) == b"bottom"
 
 
 def test_writes_send_no_requests(tmp_path):
