@@ -54,14 +54,6 @@ void ovl_node_attr(struct ovl_fs *ofs, struct ovl_node *node, struct stat *st,
 	}
 }
 
-/**
- * ovl_node_stat - the merged attributes of @node
- * @ofs: the mount
- * @node: the node
- * @st: output
- *
- * Return: 0 or -errno.
- */
 /*
  * The merged attributes of @node from its real object @real (from
  * ovl_real_get()); -ENOENT when the name now holds another object.
@@ -78,6 +70,14 @@ static int ovl_real_stat(struct ovl_fs *ofs, struct ovl_node *node,
 	return 0;
 }
 
+/**
+ * ovl_node_stat - the merged attributes of @node
+ * @ofs: the mount
+ * @node: the node
+ * @st: output
+ *
+ * Return: 0 or -errno.
+ */
 int ovl_node_stat(struct ovl_fs *ofs, struct ovl_node *node, struct stat *st)
 {
 	struct ovl_real real;

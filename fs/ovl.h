@@ -38,8 +38,8 @@ ssize_t ovl_getxattr_at(int dirfd, const char *name, const char *xname,
 			void *buf, size_t size);
 ssize_t ovl_listxattr_at(int dirfd, const char *name, char *list, size_t size);
 int ovl_chmod_at(int dirfd, const char *name, mode_t mode);
-bool ovl_capable(int cap);
 int ovl_utimens_at(int dirfd, const char *name, const struct timespec tv[2]);
+bool ovl_capable(int cap);
 int ovl_get_opaque(struct ovl_fs *ofs, int fd, int *ret_opaque);
 int ovl_file_xattrs(struct ovl_fs *ofs, int dirfd, const char *name,
 		    int *ret_metacopy, int *ret_no_caps);

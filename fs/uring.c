@@ -837,8 +837,7 @@ int ovl_uring_prepare(struct ovl_uring *u, uint32_t max_write,
 		r = ovl_uring_ents_init(&u->queues[i]);
 	if (r < 0) {
 		ovl_log(LOG_WARNING,
-			"io_uring: %s; requests go through "
-			"/dev/fuse",
+			"io_uring: %s; requests go through /dev/fuse",
 			strerror(-r));
 		for (i = 0; i < u->nr_queues; i++)
 			ovl_uring_ents_free(&u->queues[i]);

@@ -301,9 +301,12 @@ fsb_built() { # PATH-IN-BUILD-DIR: the release build's, else the plain one's
 	readlink -f "$FSB_REPO/$b/$1"
 }
 if fsb_uses_template "{E}"; then
-	[ -n "$ERROVL" ] || ERROVL=$(fsb_built fs/errovl)
+	if [ -n "$ERROVL" ]; then
+		ERROVL=$(readlink -f "$ERROVL")
+	else
+		ERROVL=$(fsb_built fs/errovl)
+	fi
 	[ -x "$ERROVL" ] || fsb_die "errovl binary not found or not executable: '$ERROVL' (use --errovl PATH)"
-	ERROVL=$(readlink -f "$ERROVL")
 fi
 if fsb_uses_template "{N}"; then
 	NULLFS=$(fsb_built bench/nullfs)

@@ -347,7 +347,7 @@ class Runner:
 
     def op_close(self, fdname):
         os.close(self.fd(fdname))
-        del self.fds[fdname]
+        self.fds.pop(fdname)
 
     def op_fdwrite(self, fdname, data, offset=None):
         if offset is None:

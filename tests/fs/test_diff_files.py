@@ -4,8 +4,7 @@ metadata: copy-up on write/truncate/chmod/chown/utime, O_TRUNC/O_EXCL,
 hard-linked lower files, big and sparse copy-up, whiteouts on unlink."""
 import pytest
 
-from diffharness import (Scenario, known_bug, mode_params,
-                         run_differential)
+from diffharness import Scenario, mode_params, run_differential
 from testlib.layers import Dir, Fifo, File, Link, Symlink, Whiteout
 
 MiB = 1 << 20

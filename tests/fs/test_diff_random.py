@@ -6,14 +6,15 @@ result, the merged tree, the upper directory and the cross-mounts are
 compared).
 
 The same seed always gives the same scenario. A fixed set of seeds runs
-with the test suite; more run with ERROVL_RANDOM_SEEDS, a count or a
-range ("500", "1000-1999"), e.g.
+with the test suite; ERROVL_RANDOM_SEEDS runs others instead, a count
+from 0 or a range ("500", "1000-1999"), e.g.
 
     ERROVL_RANDOM_SEEDS=1000-1999 python3 -m pytest -q -x \\
         tests/fs/test_diff_random.py
 
 (ERROVL_RANDOM_STEPS sets the number of steps, 14 by default). A
-failing test's id names its seed; the failure report lists the steps.
+failing test's id names its seed; its report adds every step and the
+lower layers (top first) to the differences found.
 """
 import os
 import random
@@ -27,7 +28,21 @@ from testlib.layers import Dir, File, Symlink, Whiteout
 NAMES = ["a", "b", "c", "d", "e", "d/a", "d/b", "e/a", "d/s", "d/s/a"]
 DIRS = ["", "d", "e", "d/s"]
 SEEDS = 48
-STEPS = int(os.environ.get("ERROVL_RANDOM_STEPS", "14"))
+
+
+def _env_int(name, default):
+    """$@name as an integer of at least 0 (@default when unset)."""
+    v = os.environ.get(name, "")
+    if not v:
+        return default
+    if not v.isdigit():
+        raise pytest.UsageError(f"{name}={v!r}: want a number")
+    return int(v)
+
+
+STEPS = _env_int("ERROVL_RANDOM_STEPS", 14)
+if STEPS < 1:
+    raise pytest.UsageError("ERROVL_RANDOM_STEPS: want at least 1 step")
 
 
 def _layer(rng, below=None):
@@ -122,6 +137,22 @@ def _op(rng, fds):
     return (step, name)
 
 
+def _describe(spec):
+    """@spec (a layer) in words, for a failure report."""
+    out = []
+    for name, e in spec.items():
+        if isinstance(e, File):
+            out.append(f"{name} file {oct(e.mode)} {e.data!r}"
+                       + (f" xattrs {e.xattrs}" if e.xattrs else ""))
+        elif isinstance(e, Dir):
+            out.append(f"{name} dir" + (" opaque" if e.opaque else ""))
+        elif isinstance(e, Symlink):
+            out.append(f"{name} -> {e.target}")
+        else:
+            out.append(f"{name} whiteout")
+    return "\n".join("  " + x for x in out)
+
+
 def scenario(seed):
     """The scenario of @seed."""
     rng = random.Random(seed)
@@ -137,13 +168,20 @@ def scenario(seed):
 
 
 def _seeds():
+    """The seeds to run: ERROVL_RANDOM_SEEDS as "N" (0 to N-1) or "A-B"
+    (A to B), else the first SEEDS."""
     spec = os.environ.get("ERROVL_RANDOM_SEEDS", "")
+    lo, sep, hi = spec.partition("-")
     if not spec:
-        return range(SEEDS)
-    if "-" in spec:
-        lo, hi = spec.split("-", 1)
-        return range(int(lo), int(hi) + 1)
-    return range(int(spec))
+        seeds = range(SEEDS)
+    elif not lo.isdigit() or (sep and not hi.isdigit()):
+        raise pytest.UsageError(f"ERROVL_RANDOM_SEEDS={spec!r}: want N or "
+                                "A-B (numbers)")
+    else:
+        seeds = range(int(lo), int(hi) + 1) if sep else range(int(lo))
+    if not seeds:
+        raise pytest.UsageError(f"ERROVL_RANDOM_SEEDS={spec!r}: no seed")
+    return seeds
 
 
 S = [scenario(s) for s in _seeds()]
@@ -151,4 +189,12 @@ S = [scenario(s) for s in _seeds()]
 
 @pytest.mark.parametrize("mode,sc", mode_params(S, modes=("k-e", "k-ev")))
 def test_random(mode, sc, tmp_path):
-    run_differential(mode, sc, tmp_path)
+    try:
+        run_differential(mode, sc, tmp_path)
+        return
+    except pytest.fail.Exception as e:
+        found = e.msg
+    steps = "\n".join(f"  {i}: {op!r}" for i, op in enumerate(sc.ops))
+    layers = "\n".join(f"--- lower {i} ---\n{_describe(spec)}"
+                       for i, spec in enumerate(sc.lowers))
+    pytest.fail(f"{found}\n--- steps ---\n{steps}\n{layers}", pytrace=False)

@@ -5,6 +5,7 @@ runtimes do: fchmodat2 (Linux 6.6), getxattrat and listxattrat (6.13).
 xattrs, opaque directories and chmod then work through the older calls,
 exactly as on kernel overlayfs, and a genuine EPERM stays one."""
 import errno
+import functools
 import os
 import subprocess
 
@@ -35,14 +36,23 @@ SCENARIOS = [s for mod, names in PICK.items() for s in mod.S
              if s.name in names]
 
 
-def _nosys():
+@functools.lru_cache(maxsize=None)
+def _nosys_probe():
+    """The nosys wrapper, and why it cannot be used here (or None)."""
     p = testlib.build_path("tests", "fs", "nosys")
     if not os.access(p, os.X_OK):
-        pytest.skip(f"{p} is not built (x86_64 and aarch64 only)")
+        return p, f"{p} is not built (x86_64 and aarch64 only)"
     r = subprocess.run([p, "-e", str(errno.EPERM), "452", "true"],
                        capture_output=True, text=True)
     if r.returncode:
-        pytest.skip(f"no seccomp filter here: {r.stderr.strip()}")
+        return p, f"no seccomp filter here: {r.stderr.strip()}"
+    return p, None
+
+
+def _nosys():
+    p, why = _nosys_probe()
+    if why:
+        pytest.skip(why)
     return p
 
 

@@ -9,10 +9,12 @@ Namespace and skips
                                root (then every mounting test skips).
     require_root(), require_fuse(), require_kernel_overlay(),
     require_tools(*names), require_daemon() -> path of $ERROVL_BUILD/fs/errovl
-    build_path(*parts)         $ERROVL_BUILD/parts... (e.g. "tests", "fs",
-                               "nosys"), absolute.
-    ctl_status(mnt)            errovlctl status --json of a mount (dict).
                                pytest.skip() with a clear reason.
+    build_path(*parts)         $ERROVL_BUILD/parts... (e.g. "tests", "fs",
+                               "nosys"), absolute; a relative
+                               $ERROVL_BUILD is taken from the repository.
+    ctl(*args)                 runs errovlctl (CompletedProcess, text).
+    ctl_status(mnt)            errovlctl status --json of a mount (dict).
     passthrough_expected(opts=())  errovl mounts (with opts) use FUSE
                                passthrough (root, CONFIG_FUSE_PASSTHROUGH).
     extra_opts()               $ERROVL_TEST_OPTS as a list: options every
@@ -31,11 +33,11 @@ Mounts (context managers; they always clean up, even on failure)
         .proc .mnt .upper .work .lowers .log() .unmount(wait=True) -> exit
         status (or None if it did not exit) .kill9() .mounted .rss_kib().
         @env: extra environment of the daemon (e.g. ASAN_OPTIONS).
+        ``ErrovlMount.run(...)`` starts the daemon without waiting, for
+        setup-error tests: returns (exit status, stderr text, mounted?).
     errovl_with_files(base, opts=(), files=None, **kw)
         An ErrovlMount (not started) whose one lower layer, base/l, is
         built from @files (a layers spec: name -> bytes, File, Dir...).
-        ``ErrovlMount.run(...)`` starts the daemon without waiting, for
-        setup-error tests: returns (exit status, stderr text, mounted?).
     KernelOverlay(base, lowers=None, opts=DEFAULT_KERNEL_OPTS, ...)
         Same layout, ``mount -t overlay``; umount (lazy fallback) on exit.
     LoopExt4(base, tmpfs_mb=24, disk_mb=256)
@@ -66,7 +68,7 @@ k-ev = errovl volatile, k-et = upper on its own tmpfs).
 from .ns import private_mount_namespace, in_private_namespace
 from .skips import (require_root, require_fuse, require_kernel_overlay,
                     require_tools, require_daemon, errovl_binary, build_path,
-                    ctl_status, is_root, passthrough_expected, extra_opts,
+                    ctl, ctl_status, is_root, passthrough_expected, extra_opts,
                     daemon_wrapper)
 from .mounts import (ErrovlMount, KernelOverlay, LoopExt4, umount, mounted_at,
                      DEFAULT_KERNEL_OPTS, wait_for_mount, errovl_with_files)
@@ -76,7 +78,7 @@ from . import layers
 __all__ = [
     "private_mount_namespace", "in_private_namespace", "require_root",
     "require_fuse", "require_kernel_overlay", "require_tools",
-    "require_daemon", "errovl_binary", "build_path", "ctl_status",
+    "require_daemon", "errovl_binary", "build_path", "ctl", "ctl_status",
     "is_root", "passthrough_expected",
     "extra_opts", "daemon_wrapper",
     "ErrovlMount", "errovl_with_files",

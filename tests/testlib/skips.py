@@ -58,10 +58,15 @@ def require_kernel_overlay():
             pytest.skip("kernel overlayfs not available (/proc/filesystems)")
 
 
+_REPO = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+
+
 def build_path(*parts):
-    """Path of a built file: $ERROVL_BUILD/parts... (default build/)."""
+    """Path of a built file: $ERROVL_BUILD/parts... (default build/; a
+    relative $ERROVL_BUILD is taken from the repository's root)."""
     build = os.environ.get("ERROVL_BUILD", "build")
-    return os.path.abspath(os.path.join(build, *parts))
+    return os.path.abspath(os.path.join(_REPO, build, *parts))
 
 
 def errovl_binary():
@@ -69,10 +74,16 @@ def errovl_binary():
     return build_path("fs", "errovl")
 
 
+def ctl(*args):
+    """Runs errovlctl with @args; returns the CompletedProcess (text)."""
+    return subprocess.run([build_path("cli", "errovlctl"), *args],
+                          capture_output=True, text=True, timeout=120)
+
+
 def ctl_status(mnt):
     """``errovlctl status --json`` of the mount at @mnt, as a dict."""
-    p = subprocess.run([build_path("cli", "errovlctl"), "status", "--json",
-                        mnt], capture_output=True, text=True, check=True)
+    p = ctl("status", "--json", mnt)
+    assert p.returncode == 0, f"errovlctl status {mnt}: {p.stderr}"
     return json.loads(p.stdout)
 
 

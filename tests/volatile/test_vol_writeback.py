@@ -2,7 +2,6 @@
 """Real upper writeback errors (LoopExt4 upper: writes succeed, the
 ext4 writeback fails once its backing tmpfs is full), on errovl and,
 where comparable, on kernel overlayfs."""
-import json
 import os
 
 import pytest

@@ -13,7 +13,6 @@ import errno
 import fcntl
 import json
 import os
-import shutil
 import signal
 import struct
 import subprocess
@@ -24,10 +23,8 @@ import pytest
 
 import testlib
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BUILD = os.path.join(REPO, os.environ.get("ERROVL_BUILD", "build"))
-ERROVL = os.path.join(BUILD, "fs", "errovl")
-ERROVLCTL = os.path.join(BUILD, "cli", "errovlctl")
+ERROVL = testlib.errovl_binary()
+ERROVLCTL = testlib.build_path("cli", "errovlctl")
 
 WAIT = 30.0  # bound of every poll, seconds
 
@@ -89,10 +86,7 @@ def run(*cmd, check=True):
     return p
 
 
-def ctl(*args):
-    """Runs errovlctl; returns the CompletedProcess."""
-    return subprocess.run([ERROVLCTL, *args], capture_output=True,
-                          text=True, timeout=120)
+ctl = testlib.ctl
 
 
 def ctl_json(*args):
